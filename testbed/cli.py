@@ -1,0 +1,64 @@
+"""The ``testbed`` command line: argument parsing and exit codes only.
+
+Exit codes: 0 success; 1 a check failed (or a command failed); 2 usage or configuration error;
+3 a feature that is not built yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from testbed.errors import ConfigError, NotBuiltError, TestbedError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_NOT_BUILT = 3
+
+
+def _not_built(name: str) -> Callable[[argparse.Namespace], int]:
+    def run(_: argparse.Namespace) -> int:
+        raise NotBuiltError(f"'testbed {name}' is not built yet")
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="testbed",
+        description="Observability testbed and conformance suite for AI gateways.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, help_text in (
+        ("up", "start the whole stack (NATS, fakes, gateway, exporter) until Ctrl-C"),
+        ("gateway", "run the reference gateway"),
+        ("exporter", "run the reference exporter"),
+        ("run", "run scenarios and write reports"),
+        ("selftest", "prove each check catches its seeded defect"),
+        ("compare", "compare two results.json files (CI gate)"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        p.set_defaults(func=_not_built(name))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except NotBuiltError as exc:
+        print(f"testbed: {exc}", file=sys.stderr)
+        return EXIT_NOT_BUILT
+    except ConfigError as exc:
+        print(f"testbed: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except TestbedError as exc:
+        print(f"testbed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

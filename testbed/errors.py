@@ -1,0 +1,32 @@
+"""The one exception tree for the testbed package.
+
+    TestbedError
+     ├── ConfigError          a config or scenario file is wrong; the message names the key path
+     ├── NotBuiltError        a subcommand whose feature does not exist yet
+     ├── WaitTimeout          a condition was not met before its deadline
+     └── ProcessStartError    a child process exited or never printed its ready line
+"""
+
+from __future__ import annotations
+
+
+class TestbedError(Exception):
+    """Base class of every error the testbed raises on purpose."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+
+class ConfigError(TestbedError):
+    """A configuration or scenario file is invalid; the message names the file and key path."""
+
+
+class NotBuiltError(TestbedError):
+    """The requested feature is not built yet; raised instead of producing fake output."""
+
+
+class WaitTimeout(TestbedError):
+    """A condition awaited with a deadline did not become true in time."""
+
+
+class ProcessStartError(TestbedError):
+    """A child server exited, or did not print its ready line before the deadline."""

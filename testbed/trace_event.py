@@ -1,0 +1,195 @@
+"""TraceEvent v1: the bus contract between the gateway and the exporter (SPEC section 3.2).
+
+The gateway publishes one UTF-8 JSON object per inbound request on subject
+``testbed.trace_events.v1`` after the response is fully delivered. Times are Unix-epoch
+nanoseconds, written as decimal strings on the wire and held as ints here. Ids are lowercase hex.
+
+Content fields are already in the GenAI semantic-convention JSON shapes (SPEC section 2.5), so the
+exporter only serialises them:
+
+- ``RequestContent.system``: a list of parts (``gen_ai.system_instructions``)
+- ``RequestContent.messages``: ``[{role, parts[], name?}]`` (``gen_ai.input.messages``)
+- ``RequestContent.tools``: ``[{type: "function", name, description?, parameters?}]``
+  (``gen_ai.tool.definitions``)
+- ``Attempt.output_content``: ``[{role, parts[], finish_reason}]`` (``gen_ai.output.messages``)
+
+Every content field is ``None`` when Exclude Request Data is on (``excluded=True``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Final
+
+SCHEMA: Final = "testbed.trace_event/1"
+"""Value of the ``schema`` field of every v1 event."""
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class TraceContext:
+    trace_id: str
+    server_span_id: str
+    parent_span_id: str | None = None
+    trace_flags: int = 1
+    tracestate: str | None = None
+    link: dict[str, str] | None = None
+    """Inbound context kept as a span link in restart mode (PROP-08): ``{trace_id, span_id}``."""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpInfo:
+    method: str
+    route: str
+    path: str
+    scheme: str = "http"
+    status_code: int = 200
+    server_address: str | None = None
+    server_port: int | None = None
+    client_address: str | None = None
+    user_agent: str | None = None
+    protocol_version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestParams:
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: float | None = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    seed: int | None = None
+    n: int | None = None
+    stop: list[str] | None = None
+    response_format: str | None = None
+    """The requested output type: ``text``, ``json_object``, ``json_schema``... (None if not asked)."""
+    encoding_formats: list[str] | None = None
+    """Embeddings only: the requested encoding formats."""
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContent:
+    system: list[Json] | None = None
+    messages: list[Json] | None = None
+    tools: list[Json] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestInfo:
+    operation: str
+    requested_model: str | None
+    stream: bool = False
+    params: RequestParams = field(default_factory=RequestParams)
+    content: RequestContent | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    input: int | None = None
+    output: int | None = None
+    cache_read: int | None = None
+    cache_creation: int | None = None
+    reasoning: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseInfo:
+    id: str | None = None
+    model: str | None = None
+    finish_reasons: list[str] | None = None
+    usage: Usage = field(default_factory=Usage)
+    service_tier: str | None = None
+    system_fingerprint: str | None = None
+    embedding_dimensions: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    span_id: str
+    provider: str
+    """``gen_ai.provider.name``: ``openai``, ``anthropic`` or ``gcp.gemini``."""
+    target: str
+    upstream_model: str
+    server_address: str | None
+    server_port: int | None
+    start_ns: int
+    end_ns: int
+    first_chunk_ns: int | None = None
+    http_status: int | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    resend_count: int = 0
+    response: ResponseInfo = field(default_factory=ResponseInfo)
+    output_content: list[Json] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TraceEvent:
+    event_id: str
+    resource: dict[str, Any]
+    trace: TraceContext
+    http: HttpInfo
+    request: RequestInfo
+    attempts: list[Attempt]
+    start_ns: int
+    end_ns: int
+    first_byte_ns: int | None = None
+    excluded: bool = False
+    truncated: bool = False
+    correlation_id: str | None = None
+    """From the ``x-testbed-correlation-id`` request header (``gw.correlation_id``)."""
+    error_type: str | None = None
+    """Set on the SERVER span when the request failed (GW-01)."""
+    schema: str = SCHEMA
+
+    def to_json(self) -> bytes:
+        """UTF-8 JSON with ``*_ns`` times as decimal strings."""
+        return json.dumps(_ns_to_str(asdict(self)), separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> TraceEvent:
+        """Parse a v1 event; raise ValueError on another schema or a malformed body."""
+        data = json.loads(raw)
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+            raise ValueError(f"not a {SCHEMA} event")
+        return _build(cls, data)
+
+
+def _ns_to_str(value: Any, key: str = "") -> Any:
+    if isinstance(value, dict):
+        return {k: _ns_to_str(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_ns_to_str(v) for v in value]
+    if key.endswith("_ns") and isinstance(value, int):
+        return str(value)
+    return value
+
+
+_NESTED: Final[dict[str, type]] = {
+    "trace": TraceContext,
+    "http": HttpInfo,
+    "request": RequestInfo,
+    "params": RequestParams,
+    "content": RequestContent,
+    "response": ResponseInfo,
+    "usage": Usage,
+}
+
+
+def _build(cls: type, data: dict[str, Any]) -> Any:
+    kwargs: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if f.name.endswith("_ns") and value is not None:
+            value = int(value)
+        elif f.name == "attempts":
+            value = [_build(Attempt, a) for a in value]
+        elif f.name in _NESTED and isinstance(value, dict):
+            value = _build(_NESTED[f.name], value)
+        kwargs[f.name] = value
+    return cls(**kwargs)

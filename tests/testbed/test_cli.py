@@ -1,0 +1,20 @@
+"""The CLI refuses unbuilt subcommands with a clear error and its own exit code, never fake output."""
+
+from __future__ import annotations
+
+import pytest
+
+from testbed.cli import EXIT_NOT_BUILT, main
+
+
+def test_unbuilt_subcommand_exits_with_not_built(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compare"]) == EXIT_NOT_BUILT
+    captured = capsys.readouterr()
+    assert "not built yet" in captured.err
+    assert captured.out == ""
+
+
+def test_unknown_subcommand_is_a_usage_error() -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["frobnicate"])
+    assert exc.value.code == 2
