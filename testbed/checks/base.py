@@ -1,0 +1,63 @@
+"""The ``Check`` protocol, the safe way to run one, and the explicit registry of all checks.
+
+A check implements ``name``, ``spec_ids`` and ``run(evidence) -> CheckResult``. It must be pure
+(no sockets, clocks or files), report every finding rather than stop at the first, and return
+``inconclusive`` with a reason when its preconditions fail (RUN-03). ``run_check`` guarantees
+the other promise, never raising: a bug inside a check becomes an ``error`` result.
+Nothing registers itself at import time; ``REGISTRY`` is the one table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol, runtime_checkable
+
+from testbed.checks.evidence import Evidence
+from testbed.checks.exporter import ExporterCheck
+from testbed.checks.gateway_spans import GatewaySpansCheck
+from testbed.checks.isolation import IsolationCheck
+from testbed.checks.latency import LatencyCheck
+from testbed.checks.loss import LossCheck
+from testbed.checks.propagation import PropagationCheck
+from testbed.checks.redaction import RedactionCheck
+from testbed.checks.result import CheckResult
+from testbed.checks.semconv import SemconvCheck
+from testbed.checks.semconv_values import ValuesCheck
+from testbed.checks.streaming import StreamingCheck
+
+
+@runtime_checkable
+class Check(Protocol):
+    name: str
+    spec_ids: tuple[str, ...]
+
+    def run(self, evidence: Evidence) -> CheckResult: ...
+
+
+REGISTRY: dict[str, Check] = {
+    c.name: c
+    for c in (
+        SemconvCheck(), ValuesCheck(), GatewaySpansCheck(), StreamingCheck(), PropagationCheck(),
+        RedactionCheck(), LossCheck(), IsolationCheck(), LatencyCheck(), ExporterCheck(),
+    )
+}
+
+
+def run_check(check: Check, evidence: Evidence) -> CheckResult:
+    """Run one check; an exception inside it becomes an ``error`` result naming the exception."""
+    try:
+        result = check.run(evidence)
+    except Exception as exc:  # a check must never take the run down with it
+        return CheckResult(check.name, tuple(check.spec_ids), "error", (), f"{type(exc).__name__}: {exc}")
+    if not isinstance(result, CheckResult):
+        return CheckResult(check.name, tuple(check.spec_ids), "error", (), "the check returned no CheckResult")
+    return result
+
+
+def run_checks(evidence: Evidence, names: Iterable[str] | None = None) -> list[CheckResult]:
+    """Run the named checks (all by default) in registry order."""
+    wanted = list(REGISTRY) if names is None else list(names)
+    unknown = [n for n in wanted if n not in REGISTRY]
+    results = [run_check(REGISTRY[n], evidence) for n in wanted if n in REGISTRY]
+    results += [CheckResult(n, (), "error", (), "no such check") for n in unknown]
+    return results

@@ -1,0 +1,88 @@
+"""The asyncio open-loop driver (LAT-01..LAT-03): fires each request at its intended time and
+never waits for a response before sending the next.
+
+``drive`` takes a schedule and an async ``send(request) -> ClientRecord`` callable (the HTTP side
+lives with the runner). Each request carries its intended time, so the record's latency runs
+from the schedule, not from when the request actually left: queueing behind a slow server is
+counted (coordinated omission corrected). The driver stamps ``sent_ns`` itself so the send lag
+(LAT-03) is measured the same way for every transport. An outstanding cap bounds memory; hitting
+it delays a send and marks the record (``cap_hit``), which makes the run inconclusive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+
+from testbed.checks.evidence import ClientRecord
+from testbed.load.schedule import Arrival, Schedule
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What ``send`` receives: the arrival, its correlation id and intended/sent times (ns)."""
+
+    arrival: Arrival
+    correlation_id: str
+    intended_ns: int
+    sent_ns: int
+
+
+Send = Callable[[Request], Awaitable[ClientRecord]]
+Clock = Callable[[], int]
+
+
+@dataclass(frozen=True, slots=True)
+class DriveResult:
+    records: tuple[ClientRecord, ...]
+    cap_hits: int
+
+
+async def drive(
+    schedule: Schedule,
+    send: Send,
+    *,
+    run_id: str = "run",
+    max_outstanding: int = 10_000,
+    clock: Clock = time.monotonic_ns,
+    on_cap: Callable[[Arrival], None] | None = None,
+) -> DriveResult:
+    """Send every arrival at start + offset; return one record per arrival, in schedule order.
+    ``on_cap`` is called when an arrival finds the outstanding cap reached, before it waits."""
+    slots = asyncio.Semaphore(max_outstanding)
+    tasks: list[asyncio.Task[ClientRecord]] = []
+    cap_hits = 0
+    start = clock()
+    for arrival in schedule.arrivals:
+        intended = start + arrival.offset_ns
+        delay = intended - clock()
+        if delay > 0:
+            await asyncio.sleep(delay / 1e9)
+        capped = slots.locked()
+        if capped:
+            cap_hits += 1
+            if on_cap is not None:
+                on_cap(arrival)
+        await slots.acquire()
+        req = Request(arrival, f"{run_id}-{arrival.index}", intended, clock())
+        tasks.append(asyncio.create_task(_one(send, req, capped, slots)))
+    records = await asyncio.gather(*tasks)
+    return DriveResult(tuple(records), cap_hits)
+
+
+async def _one(send: Send, req: Request, capped: bool, slots: asyncio.Semaphore) -> ClientRecord:
+    try:
+        rec = await send(req)
+    except Exception as exc:  # a transport error is a failed request, not a failed run
+        rec = ClientRecord(req.correlation_id, req.intended_ns, req.sent_ns, path=_path(req),
+                           error=type(exc).__name__)
+    finally:
+        slots.release()
+    return replace(rec, correlation_id=req.correlation_id, intended_ns=req.intended_ns,
+                   sent_ns=req.sent_ns, cap_hit=capped or rec.cap_hit)
+
+
+def _path(req: Request) -> str:
+    return req.arrival.path if req.arrival.path in ("gateway", "direct", "comparator") else "gateway"

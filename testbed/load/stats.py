@@ -1,0 +1,72 @@
+"""Shared statistics for the isolation and latency checks: nearest-rank percentiles, a seeded
+bootstrap confidence interval of a percentile difference, median and coefficient of variation.
+
+Pure and deterministic: the bootstrap draws from ``random.Random(seed)``, so the same inputs and
+seed give the same interval on every machine.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile (the smallest value with at least p% of values at or below it),
+    the same definition HDR histograms use. Raises ValueError on an empty sequence."""
+    if not values:
+        raise ValueError("percentile of no values")
+    if not 0 <= p <= 100:
+        raise ValueError(f"percentile out of range: {p}")
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def coefficient_of_variation(values: Sequence[float]) -> float:
+    """Population standard deviation over the mean; inf for a zero mean, 0 for one value."""
+    if len(values) < 2:
+        return 0.0
+    mean = statistics.fmean(values)
+    return math.inf if mean == 0 else statistics.pstdev(values) / abs(mean)
+
+
+@dataclass(frozen=True, slots=True)
+class DeltaCI:
+    """Point estimate and two-sided confidence interval of stat(b) − stat(a)."""
+
+    point: float
+    low: float
+    high: float
+    resamples: int
+    seed: int
+
+
+def bootstrap_delta(
+    a: Sequence[float],
+    b: Sequence[float],
+    *,
+    stat: Callable[[Sequence[float]], float] | None = None,
+    resamples: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> DeltaCI:
+    """Seeded percentile bootstrap of stat(b) − stat(a), each group resampled with replacement
+    independently. ``stat`` defaults to the p99."""
+    if not a or not b:
+        raise ValueError("bootstrap needs two non-empty samples")
+    fn = stat or (lambda xs: percentile(xs, 99))
+    rng = random.Random(seed)
+    deltas = sorted(
+        fn(rng.choices(b, k=len(b))) - fn(rng.choices(a, k=len(a))) for _ in range(resamples)
+    )
+    tail = (1 - confidence) / 2 * 100
+    return DeltaCI(fn(b) - fn(a), percentile(deltas, tail) if tail > 0 else deltas[0],
+                   percentile(deltas, 100 - tail), resamples, seed)

@@ -1,0 +1,77 @@
+"""Streaming rules (SEM-14..SEM-18) against the provider journal: stream flag, usage on streams,
+time to first chunk bounds, span end after the last chunk, spans for streams cut by errors."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from testbed.checks.streaming import StreamingCheck
+from tests.testbed.checks.builders import evidence, ids, with_span_attrs
+
+CHECK = StreamingCheck()
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini"])
+def test_conforming_streams_pass(provider: str) -> None:
+    result = CHECK.run(evidence(2, provider, stream=True))
+    assert result.outcome == "passed" and result.findings == ()
+
+
+DEFECTS = [
+    pytest.param({}, ("gen_ai.request.stream",), {}, ("SEM-14", "violation"), id="SEM-14-flag-missing"),
+    pytest.param({"gen_ai.request.stream": "true"}, (), {}, ("SEM-14", "violation"), id="SEM-14-flag-as-string"),
+    pytest.param({}, ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens"), {}, ("SEM-15", "warning"),
+                 id="SEM-15-usage-dropped-on-stream"),
+    pytest.param({}, ("gen_ai.response.time_to_first_chunk",), {}, ("SEM-16", "warning"), id="SEM-16-ttfc-missing"),
+    pytest.param({"gen_ai.response.time_to_first_chunk": 0.005}, (), {}, ("SEM-16", "violation"),
+                 id="SEM-16-ttfc-below-configured-ttft"),
+    pytest.param({"gen_ai.response.time_to_first_chunk": 5.0}, (), {}, ("SEM-16", "violation"),
+                 id="SEM-16-ttfc-beyond-duration"),
+    pytest.param({"gen_ai.response.time_to_first_chunk": 0.0}, (), {}, ("SEM-16", "violation"), id="SEM-16-ttfc-zero"),
+]
+
+
+@pytest.mark.parametrize(("put", "drop", "fields", "expected"), DEFECTS)
+def test_seeded_stream_defect_is_reported(put: dict, drop: tuple, fields: dict, expected: tuple[str, str]) -> None:
+    ev = with_span_attrs(evidence(1, stream=True), 0, drop=drop, put=put, **fields)
+    assert expected in ids(CHECK.run(ev))
+
+
+def test_dropped_stream_usage_is_a_violation_for_the_reference_gateway_SEM_15() -> None:
+    ev = with_span_attrs(evidence(1, stream=True, reference_gateway=True), 0, drop=("gen_ai.usage.output_tokens",))
+    assert ("SEM-15", "violation") in ids(CHECK.run(ev))
+
+
+def test_span_ending_at_response_headers_is_a_violation_SEM_17() -> None:
+    ev = evidence(1, stream=True)
+    short = replace(ev.spans[0], end_ns=ev.spans[0].start_ns + 30_000_000)
+    ev = replace(ev, spans=(short,) + ev.spans[1:])
+    ev = with_span_attrs(ev, 0, put={"gen_ai.response.time_to_first_chunk": 0.025})
+    assert ("SEM-17", "violation") in ids(CHECK.run(ev))
+
+
+def test_mid_stream_error_needs_error_type_and_status_SEM_18() -> None:
+    ev = evidence(1, stream=True)
+    ev = replace(ev, journal=(replace(ev.journal[0], mid_stream_error=True, error_type="server_error"),))
+    found = ids(CHECK.run(ev))
+    assert ("SEM-18", "violation") in found
+    fixed = with_span_attrs(ev, 0, put={"error.type": "server_error"}, status_code=2)
+    assert CHECK.run(fixed).outcome == "passed"
+
+
+def test_stream_cut_by_error_without_any_span_is_a_violation_SEM_18() -> None:
+    ev = evidence(1, stream=True)
+    ev = replace(ev, spans=ev.spans[1:], journal=(replace(ev.journal[0], mid_stream_error=True),))
+    assert ("SEM-18", "violation") in ids(CHECK.run(ev))
+
+
+def test_stream_flag_false_on_a_plain_call_is_info_SEM_14() -> None:
+    ev = with_span_attrs(evidence(1), 0, put={"gen_ai.request.stream": False})
+    result = CHECK.run(ev)
+    assert ("SEM-14", "info") in ids(result) and result.outcome == "passed"
+
+
+def test_no_pairable_span_is_inconclusive() -> None:
+    assert CHECK.run(replace(evidence(1), journal=())).outcome == "inconclusive"
