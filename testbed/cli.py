@@ -25,16 +25,26 @@ def _not_built(name: str) -> Callable[[argparse.Namespace], int]:
     return run
 
 
+def _exporter(args: argparse.Namespace) -> int:
+    from testbed.exporter.main import run_exporter
+
+    return run_exporter(args.config)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="testbed",
         description="Observability testbed and conformance suite for AI gateways.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    exporter = sub.add_parser(
+        "exporter", help="run the reference exporter (bus -> OTLP/HTTP) until SIGTERM"
+    )
+    exporter.add_argument("--config", help="exporter YAML file (default: built-in defaults and OTEL_* variables)")
+    exporter.set_defaults(func=_exporter)
     for name, help_text in (
         ("up", "start the whole stack (NATS, fakes, gateway, exporter) until Ctrl-C"),
         ("gateway", "run the reference gateway"),
-        ("exporter", "run the reference exporter"),
         ("run", "run scenarios and write reports"),
         ("selftest", "prove each check catches its seeded defect"),
         ("compare", "compare two results.json files (CI gate)"),

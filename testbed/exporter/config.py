@@ -1,0 +1,185 @@
+"""Exporter configuration: YAML -> frozen dataclasses, strict keys, env resolved once.
+
+Every section and key is optional; an unknown key or a wrong type raises
+:class:`~testbed.errors.ConfigError` naming the key path (``otlp.timeout_ms``). OTLP and batch
+values left out (or ``null``) come from the ``OTEL_*`` variables by the precedence rule of
+:mod:`testbed.settings`. See ``default_config.yaml`` for every key with its default.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Final
+
+import yaml
+
+from testbed.bus import BusSettings
+from testbed.errors import ConfigError
+from testbed.exporter.retry import MAX_RESPONSE_BYTES, RetryPolicy
+from testbed.exporter.sender import MAX_REQUEST_BYTES, SenderSettings
+from testbed.settings import BatchExplicit, BatchSettings, OtlpExplicit, resolve_batch, resolve_otlp
+
+DEFAULT_CONFIG_RESOURCE: Final = "default_config.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsConfig:
+    host: str = "127.0.0.1"
+    port: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ExporterConfig:
+    bus: BusSettings = field(default_factory=BusSettings)
+    sender: SenderSettings = field(default_factory=lambda: SenderSettings(endpoint="http://localhost:4318/v1/traces"))
+    batch: BatchSettings = field(default_factory=lambda: resolve_batch(BatchExplicit(), {}))
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    max_concurrent_exports: int = 2
+    fetch_wait_s: float = 0.5
+    """Longest wait of one pull request on the bus; bounds how fast a stop is noticed."""
+    connect_timeout_s: float = 10.0
+    """How long the start waits for the bus before failing."""
+
+
+_SECTIONS: Final[dict[str, dict[str, tuple[type | tuple[type, ...], ...]]]] = {
+    "bus": {
+        "url": (str,), "stream": (str,), "subject": (str,), "durable": (str,),
+        "ack_wait_s": (int, float), "max_deliver": (int,), "max_ack_pending": (int,), "fetch_wait_s": (int, float),
+        "connect_timeout_s": (int, float),
+    },
+    "otlp": {
+        "endpoint": (str,), "headers": (dict,), "api_key": (str,), "timeout_ms": (int,),
+        "compression": (str,), "protocol": (str,), "max_request_bytes": (int,),
+    },
+    "batch": {
+        "schedule_delay_ms": (int,), "export_timeout_ms": (int,), "max_queue_size": (int,),
+        "max_export_batch_size": (int,), "max_concurrent_exports": (int,),
+    },
+    "retry": {
+        "initial_backoff_s": (int, float), "max_backoff_s": (int, float), "jitter": (int, float),
+        "retry_after_cap_s": (int, float), "max_response_bytes": (int,),
+    },
+    "metrics": {"host": (str,), "port": (int,)},
+}
+
+
+def _section(data: Mapping[str, Any], name: str) -> dict[str, Any]:
+    raw = data.get(name)
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{name}: expected a mapping")
+    allowed = _SECTIONS[name]
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in allowed:
+            raise ConfigError(f"{name}.{key}: unknown key (allowed: {', '.join(allowed)})")
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, allowed[key]):
+            raise ConfigError(f"{name}.{key}: expected {'/'.join(t.__name__ for t in allowed[key])}")
+        if key == "headers" and not all(isinstance(v, (str, int, float)) for v in value.values()):
+            raise ConfigError(f"{name}.{key}: header values must be strings")
+        out[key] = value
+    return out
+
+
+def _positive(section: str, values: dict[str, Any], *keys: str) -> None:
+    for key in keys:
+        if key in values and values[key] <= 0:
+            raise ConfigError(f"{section}.{key}: must be > 0")
+
+
+def parse_config(data: Mapping[str, Any] | None, env: Mapping[str, str]) -> ExporterConfig:
+    """Validate ``data`` (a parsed YAML mapping) and resolve it against ``env``."""
+    data = data or {}
+    if not isinstance(data, Mapping):
+        raise ConfigError("top level: expected a mapping")
+    for key in data:
+        if key not in _SECTIONS:
+            raise ConfigError(f"{key}: unknown section (allowed: {', '.join(_SECTIONS)})")
+    bus, otlp, batch, retry, metrics = (_section(data, n) for n in _SECTIONS)
+    _positive("bus", bus, "ack_wait_s", "max_deliver", "max_ack_pending", "fetch_wait_s", "connect_timeout_s")
+    _positive("batch", batch, "max_concurrent_exports")
+    _positive("retry", retry, "initial_backoff_s", "max_backoff_s", "max_response_bytes")
+    fetch_wait_s = float(bus.pop("fetch_wait_s", 0.5))
+    connect_timeout_s = float(bus.pop("connect_timeout_s", 10.0))
+    max_concurrent = int(batch.pop("max_concurrent_exports", 2))
+    batch_settings = resolve_batch(BatchExplicit(**batch, origin="batch."), env)
+    return ExporterConfig(
+        bus=BusSettings(**bus),
+        sender=_sender_settings(otlp, env),
+        batch=batch_settings,
+        retry=_retry_policy(retry, batch_settings.export_timeout_s),
+        metrics=MetricsConfig(**metrics),
+        max_concurrent_exports=max_concurrent,
+        fetch_wait_s=fetch_wait_s,
+        connect_timeout_s=connect_timeout_s,
+    )
+
+
+def _sender_settings(otlp: dict[str, Any], env: Mapping[str, str]) -> SenderSettings:
+    resolved = resolve_otlp(
+        OtlpExplicit(
+            endpoint=otlp.get("endpoint"),
+            headers={str(k): str(v) for k, v in otlp["headers"].items()} if "headers" in otlp else None,
+            timeout_ms=otlp.get("timeout_ms"),
+            compression=otlp.get("compression"),
+            protocol=otlp.get("protocol"),
+            origin="otlp.",
+        ),
+        env,
+    )
+    return SenderSettings(
+        endpoint=resolved.endpoint,
+        headers=resolved.headers,
+        api_key=otlp.get("api_key"),
+        timeout_s=resolved.timeout_s,
+        compression=resolved.compression,
+        protocol=resolved.protocol,
+        max_request_bytes=int(otlp.get("max_request_bytes", MAX_REQUEST_BYTES)),
+    )
+
+
+def _retry_policy(retry: dict[str, Any], deadline_s: float) -> RetryPolicy:
+    return RetryPolicy(
+        initial_backoff_s=float(retry.get("initial_backoff_s", 0.5)),
+        max_backoff_s=float(retry.get("max_backoff_s", 16.0)),
+        jitter=_jitter(retry.get("jitter", 0.2)),
+        deadline_s=deadline_s,
+        retry_after_cap_s=float(retry.get("retry_after_cap_s", 60.0)),
+        max_response_bytes=int(retry.get("max_response_bytes", MAX_RESPONSE_BYTES)),
+    )
+
+
+def _jitter(value: float) -> float:
+    if not 0.0 <= float(value) < 1.0:
+        raise ConfigError("retry.jitter: must be in [0, 1)")
+    return float(value)
+
+
+def load_config(path: str | None, env: Mapping[str, str] | None = None) -> ExporterConfig:
+    """Read ``path`` (or the packaged ``default_config.yaml`` when None) and resolve it."""
+    env = os.environ if env is None else env
+    if path is None:
+        text = resources.files("testbed.exporter").joinpath(DEFAULT_CONFIG_RESOURCE).read_text("utf-8")
+        source = DEFAULT_CONFIG_RESOURCE
+    else:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+        source = path
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: not valid YAML ({exc})") from None
+    try:
+        return parse_config(data, env)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None

@@ -1,0 +1,330 @@
+"""The exporter service: consume -> batch -> send -> ack (GW-10, EXP-01..06). Started and stopped explicitly.
+
+Flow: a pull loop fetches from the shared durable consumer while fewer than ``max_queue_size`` spans
+are pulled-but-unfinished (the bus is the queue: when full, the exporter stops pulling instead of
+dropping). Each message is parsed and mapped (a message that is not a TraceEvent is terminated and
+counted as ``malformed``); its spans join the batch buffer. A batch leaves when it holds
+``max_export_batch_size`` spans or when its oldest span has waited ``schedule_delay``. At most
+``max_concurrent_exports`` batches are in flight.
+
+Every pulled message ends in exactly one way:
+
+- **acked**: its spans were exported, or dropped with a counted reason (``permanent_<status>``,
+  ``too_large``, ``partial_success``, ``response_too_large``);
+- **NAKed** with a delay: a transient failure outlived the batch deadline, or the exporter is
+  stopping; the bus redelivers it later (to this or another exporter);
+- **terminated**: malformed (counted in events), or NAK-worthy on its ``max_deliver``-th delivery
+  (its unexported spans counted as ``retries_exhausted``), because the bus would not redeliver it.
+
+``stop()`` (SIGTERM) stops pulling, lets in-flight exports finish within the export timeout, then
+interrupts their backoff waits and NAKs whatever is left. ``abort()`` imitates SIGKILL: nothing is
+acked or NAKed, and the bus redelivers after ``ack_wait``.
+
+The HTTP session has no tracing hooks: the exporter never traces its own OTLP requests (GW-07).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+
+import aiohttp
+import nats.errors
+from aiohttp import web
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+
+from testbed.bus import connect, ensure_consumer, ensure_stream
+from testbed.errors import TestbedError
+from testbed.exporter.config import ExporterConfig
+from testbed.exporter.encoder import validate
+from testbed.exporter.mapping import map_event
+from testbed.exporter.metrics import ExporterMetrics
+from testbed.exporter.sender import Clock, GroupOutcome, Sender
+from testbed.exporter.server import create_app
+from testbed.exporter.spans import SpanRecord
+from testbed.serving import start_site
+from testbed.trace_event import TraceEvent
+
+log = logging.getLogger(__name__)
+
+_DEFAULT_DRAIN_S = 10.0
+
+
+@dataclass(eq=False)
+class _Item:
+    msg: Msg
+    spans: list[SpanRecord]
+    finished: bool = field(default=False)
+
+
+class ExporterService:
+    """One exporter process's worth of work; several may share the durable consumer."""
+
+    def __init__(
+        self,
+        config: ExporterConfig,
+        *,
+        serve_metrics: bool = True,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.metrics = ExporterMetrics()
+        self.metrics_url: str | None = None
+        self._serve_metrics = serve_metrics
+        self._clock = clock
+        self._rng = rng
+        self._nc: NATS | None = None
+        self._sub: JetStreamContext.PullSubscription | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._sender: Sender | None = None
+        self._runner: web.AppRunner | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._sends: set[asyncio.Task[None]] = set()
+        self._buffer: list[_Item] = []
+        self._buffered_spans = 0
+        self._first_buffered_at = 0.0
+        self._unfinished: set[_Item] = set()
+        self._queued_spans = 0
+        self._stopping = False
+        self._stopped = False
+
+    @property
+    def queued_spans(self) -> int:
+        return self._queued_spans
+
+    async def start(self) -> None:
+        """Connect, create the stream and the shared durable consumer if needed, start the loops.
+
+        Raises TestbedError when the bus cannot be reached; a failed start releases what it opened.
+        """
+        try:
+            await self._start()
+        except BaseException:
+            self._stopped = True
+            await self._close(flush=False)
+            raise
+
+    async def _start(self) -> None:
+        from testbed import __version__
+
+        self._version = __version__
+        self._room = asyncio.Event()
+        self._room.set()
+        self._has_items = asyncio.Event()
+        self._batch_full = asyncio.Event()
+        self._stop_event = asyncio.Event()
+        self._slots = asyncio.Semaphore(self.config.max_concurrent_exports)
+        bus = self.config.bus
+        try:
+            # nats-py retries a failed first connection forever when reconnects are unlimited;
+            # the start needs a bounded answer, reconnects after that stay unlimited.
+            self._nc = await asyncio.wait_for(connect(bus.url, "testbed-exporter"), self.config.connect_timeout_s)
+        except (OSError, asyncio.TimeoutError, nats.errors.Error) as exc:
+            raise TestbedError(f"cannot reach the bus at {bus.url} ({type(exc).__name__})") from None
+        js = self._nc.jetstream()
+        await ensure_stream(js, bus)
+        await ensure_consumer(js, bus)
+        self._sub = await js.pull_subscribe_bind(bus.durable, stream=bus.stream)
+        # No trace_configs: the exporter's own requests must never become spans (GW-07).
+        self._session = aiohttp.ClientSession(auto_decompress=True)
+        self._sender = Sender(
+            self._session, self.config.sender, self.config.retry,
+            clock=self._clock, rng=self._rng, observer=self.metrics,
+        )
+        if self._serve_metrics:
+            self._runner, self.metrics_url = await start_site(
+                create_app(self.metrics), self.config.metrics.host, self.config.metrics.port
+            )
+        self._pull_task = asyncio.create_task(self._pull_loop())
+        self._batch_task = asyncio.create_task(self._batch_loop())
+        self._tasks = [self._pull_task, self._batch_task]
+
+    # ---- consuming -------------------------------------------------------------------------
+
+    async def _pull_loop(self) -> None:
+        assert self._sub is not None
+        limit = self.config.batch.max_queue_size
+        while not self._stopping:
+            await self._room.wait()
+            if self._stopping:
+                return
+            want = max(1, min(self.config.batch.max_export_batch_size, limit - self._queued_spans))
+            try:
+                msgs = await self._sub.fetch(want, timeout=self.config.fetch_wait_s)
+            except nats.errors.TimeoutError:
+                continue
+            except (nats.errors.Error, OSError) as exc:
+                log.warning("bus fetch failed (%s); retrying", type(exc).__name__)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._stop_event.wait(), self.config.fetch_wait_s)
+                continue
+            for msg in msgs:
+                await self._accept(msg)
+
+    async def _accept(self, msg: Msg) -> None:
+        self.metrics.events_consumed.inc()
+        try:
+            spans = map_event(TraceEvent.from_json(msg.data), self._version)
+            validate(spans)
+        except Exception:  # any defect in a bus message makes it malformed, never a crash
+            self.metrics.events_dropped.labels(reason="malformed").inc()
+            with contextlib.suppress(Exception):
+                await msg.term()
+            return
+        item = _Item(msg, spans)
+        self._unfinished.add(item)
+        self._queue_delta(len(spans))
+        if not self._buffer:
+            self._first_buffered_at = time.monotonic()
+        self._buffer.append(item)
+        self._buffered_spans += len(spans)
+        self._has_items.set()
+        if self._buffered_spans >= self.config.batch.max_export_batch_size:
+            self._batch_full.set()
+
+    def _queue_delta(self, delta: int) -> None:
+        self._queued_spans += delta
+        self.metrics.spans_queued.set(self._queued_spans)
+        if self._queued_spans < self.config.batch.max_queue_size:
+            self._room.set()
+        else:
+            self._room.clear()
+
+    # ---- batching and sending ----------------------------------------------------------------
+
+    async def _batch_loop(self) -> None:
+        batch = self.config.batch
+        while True:
+            await self._has_items.wait()
+            if self._buffered_spans < batch.max_export_batch_size:
+                left = batch.schedule_delay_s - (time.monotonic() - self._first_buffered_at)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._batch_full.wait(), max(left, 0.0))
+            await self._slots.acquire()
+            items = self._take_batch()
+            if not items:
+                self._slots.release()
+                continue
+            task = asyncio.create_task(self._export(items))
+            self._sends.add(task)
+            task.add_done_callback(self._send_done)
+
+    def _send_done(self, task: asyncio.Task[None]) -> None:
+        self._sends.discard(task)
+        self._slots.release()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("export task failed: %r", task.exception())
+
+    def _take_batch(self) -> list[_Item]:
+        limit = self.config.batch.max_export_batch_size
+        items: list[_Item] = []
+        spans = 0
+        while self._buffer and (not items or spans + len(self._buffer[0].spans) <= limit):
+            item = self._buffer.pop(0)
+            items.append(item)
+            spans += len(item.spans)
+        self._buffered_spans -= spans
+        if self._buffer:
+            self._first_buffered_at = time.monotonic()
+        else:
+            self._has_items.clear()
+        if self._buffered_spans < limit:
+            self._batch_full.clear()
+        return items
+
+    async def _export(self, items: list[_Item]) -> None:
+        assert self._sender is not None
+        for item in items:  # restart each message's ack timer: the export may take the whole deadline
+            with contextlib.suppress(Exception):
+                await item.msg.in_progress()
+        started = time.monotonic()
+        outcomes = await self._sender.export([item.spans for item in items])
+        self.metrics.export_duration.observe(time.monotonic() - started)
+        self.metrics.batch_spans.observe(sum(len(item.spans) for item in items))
+        for item, outcome in zip(items, outcomes):
+            await self._finish(item, outcome)
+
+    async def _finish(self, item: _Item, outcome: GroupOutcome) -> None:
+        if item.finished:
+            return
+        item.finished = True
+        self._unfinished.discard(item)
+        self._queue_delta(-len(item.spans))
+        self.metrics.spans_exported.inc(outcome.exported)
+        try:
+            if outcome.nak_delay_s is None:
+                self._count_drops(outcome.dropped)
+                await item.msg.ack()
+            elif item.msg.metadata.num_delivered >= self.config.bus.max_deliver:
+                unexported = len(item.spans) - outcome.exported - sum(outcome.dropped.values())
+                self._count_drops({**outcome.dropped, "retries_exhausted": unexported})
+                await item.msg.term()
+            else:
+                self.metrics.events_nacked.labels(reason=outcome.nak_reason or "transient").inc()
+                await item.msg.nak(delay=outcome.nak_delay_s or None)
+        except Exception as exc:  # the bus is down: the message will be redelivered after ack_wait
+            log.warning("could not settle a bus message (%s)", type(exc).__name__)
+
+    def _count_drops(self, dropped: dict[str, int]) -> None:
+        for reason, count in dropped.items():
+            if count > 0:
+                self.metrics.spans_dropped.labels(reason=reason).inc(count)
+
+    # ---- stopping ----------------------------------------------------------------------------
+
+    async def stop(self, drain_timeout_s: float | None = None) -> None:
+        """Graceful stop (SIGTERM, EXP-05): stop pulling, finish in-flight exports, NAK the rest."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._stopping = True
+        if not hasattr(self, "_stop_event"):
+            return
+        self._stop_event.set()
+        self._room.set()
+        for task in self._tasks[1:]:
+            task.cancel()  # the batch loop: buffered, unsent items are NAKed below
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        drain = drain_timeout_s if drain_timeout_s is not None else (self.config.sender.timeout_s or _DEFAULT_DRAIN_S)
+        if self._sends:
+            await asyncio.wait(set(self._sends), timeout=drain)
+        if self._sender is not None:
+            self._sender.shutdown()
+        if self._sends:
+            await asyncio.wait(set(self._sends), timeout=self.config.sender.timeout_s or _DEFAULT_DRAIN_S)
+        for task in set(self._sends):
+            task.cancel()
+        await asyncio.gather(*self._sends, return_exceptions=True)
+        for item in list(self._unfinished):
+            await self._finish(item, GroupOutcome(nak_delay_s=0.0, nak_reason="shutdown"))
+        await self._close(flush=True)
+
+    async def abort(self) -> None:
+        """Stop as a crash would (SIGKILL): nothing more is acked or NAKed."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._stopping = True
+        for task in [*self._tasks, *self._sends]:
+            task.cancel()
+        await asyncio.gather(*self._tasks, *self._sends, return_exceptions=True)
+        await self._close(flush=False)
+
+    async def _close(self, flush: bool) -> None:
+        if self._nc is not None:
+            if flush:
+                with contextlib.suppress(Exception):
+                    await self._nc.flush(timeout=2)
+            with contextlib.suppress(Exception):
+                await self._nc.close()
+        if self._session is not None:
+            await self._session.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
