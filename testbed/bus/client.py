@@ -46,10 +46,11 @@ async def connect(
     connect_timeout_s: float = 2.0,
     allow_reconnect_forever: bool = True,
 ) -> NATS:
-    """Connect once (raising if the server does not answer) and reconnect forever afterwards.
+    """Connect and reconnect forever afterwards.
 
-    A first connection that fails raises; callers that must start while the bus is down (the
-    gateway's publisher) retry ``connect`` in their own background loop.
+    With ``allow_reconnect_forever`` nats-py retries the first connection too, without end, so
+    callers bound it (``asyncio.wait_for``) or run it in a background loop, as the gateway's
+    publisher does while the bus is down.
     """
 
     async def _noop(*_: Any) -> None:
