@@ -1,0 +1,68 @@
+"""``python -m fake_middleware``: serve the ingest, print the ready line, stop on SIGINT/SIGTERM.
+
+    python -m fake_middleware --host 127.0.0.1 --port 0 --api-key KEY [--api-key TENANT=KEY ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from testbed.serving import ready_line, wait_for_stop_signal
+
+from fake_middleware.auth import AUTH_MODES
+from fake_middleware.otlp import DEFAULT_MAX_REQUEST_BYTES
+from fake_middleware.server import MiddlewareServer
+from fake_middleware.settings import Settings, parse_keys
+from fake_middleware.store import DEFAULT_RAW_BYTES_LIMIT
+
+SERVICE = "fake-middleware"
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m fake_middleware", description="Fake Middleware OTLP/HTTP ingest.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4318, help="0 picks a free port")
+    parser.add_argument("--admin-port", type=int, default=None,
+                        help="also serve the query and fault API here; it stays up while a 'down' fault holds --port closed")
+    parser.add_argument("--api-key", action="append", default=[], metavar="KEY|TENANT=KEY",
+                        help="accepted key, repeatable; without any, the ingest is open")
+    parser.add_argument("--auth-mode", choices=AUTH_MODES, default="raw_or_bearer")
+    parser.add_argument("--max-request-bytes", type=int, default=DEFAULT_MAX_REQUEST_BYTES)
+    parser.add_argument("--raw-bytes-limit", type=int, default=DEFAULT_RAW_BYTES_LIMIT)
+    parser.add_argument("--fault-seed", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+async def serve(args: argparse.Namespace) -> None:
+    settings = Settings(keys=parse_keys(args.api_key), auth_mode=args.auth_mode,
+                        max_request_bytes=args.max_request_bytes, raw_bytes_limit=args.raw_bytes_limit,
+                        fault_seed=args.fault_seed)
+    server = MiddlewareServer(settings, args.host, args.port, args.admin_port)
+    await server.start()
+    extra = {"admin_url": server.admin_url} if server.admin_url else {}
+    try:
+        print(ready_line(SERVICE, server.url, tenants=sorted(settings.keys), **extra), flush=True)
+        await wait_for_stop_signal()
+    finally:
+        await server.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        parse_keys(args.api_key)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(serve(args))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""``create_app(settings)``: the ingest app with every route wired and its state on typed AppKeys.
+
+Two middlewares: one aborts requests arriving on the main port while it is down (FLT-03); the
+other gives 404/405 answers outside the query and admin API a ``google.rpc.Status`` body in the
+request's content type (OTLP-01, OTLP-07).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from fake_middleware import api, otlp
+from fake_middleware.faults import FaultSet
+from fake_middleware.ingest import PATHS, abort, handle_export, is_down_here
+from fake_middleware.keys import FAULTS, LISTENER, REGISTRY, SETTINGS, STORE, ListenerState
+from fake_middleware.metrics import make_registry
+from fake_middleware.settings import Settings
+from fake_middleware.store import SpanStore
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_API_PREFIXES = ("/api/", "/_faults", "/metrics")
+
+
+@web.middleware
+async def down_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if is_down_here(request):
+        return abort(request)
+    return await handler(request)
+
+
+@web.middleware
+async def otlp_errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as exc:
+        if request.path.startswith(_API_PREFIXES):
+            raise
+        encoding = otlp.response_encoding(request.headers.get("Content-Type"))
+        message = (f"no OTLP endpoint at {request.path}; use /v1/traces" if exc.status == 404
+                   else f"{request.method} is not allowed on {request.path}; use POST")
+        return web.Response(status=exc.status, body=otlp.status_body(encoding, exc.status, message),
+                            content_type=encoding.value, headers={"Allow": "POST"} if exc.status == 405 else None)
+
+
+def create_app(settings: Settings | None = None) -> web.Application:
+    """The ingest app; its store and faults live on the app (``app[STORE]``, ``app[FAULTS]``).
+
+    Serve it with ``auto_decompress=False`` (as MiddlewareServer does): the ingest inflates bodies
+    itself, under its size limit.
+    """
+    settings = settings or Settings()
+    # client_max_size only guards request.read(); OTLP bodies are streamed and bounded in ingest.
+    app = web.Application(middlewares=[down_middleware, otlp_errors_middleware], client_max_size=1024 * 1024)
+    store = SpanStore(settings.raw_bytes_limit, settings.max_requests)
+    faults = FaultSet(settings.fault_seed)
+    app[SETTINGS] = settings
+    app[STORE] = store
+    app[FAULTS] = faults
+    app[LISTENER] = ListenerState()
+    app[REGISTRY] = make_registry(store, faults)
+    for path in PATHS:
+        app.router.add_post(path, handle_export)
+    api.add_routes(app)
+    app.on_shutdown.append(_release_hangs)
+    return app
+
+
+async def _release_hangs(app: web.Application) -> None:
+    # Hung requests wait for their fault to be cleared; clearing on shutdown lets them end.
+    app[FAULTS].reset()
