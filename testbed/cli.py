@@ -31,6 +31,24 @@ def _exporter(args: argparse.Namespace) -> int:
     return run_exporter(args.config)
 
 
+def _gateway(args: argparse.Namespace) -> int:
+    from testbed.gateway.main import run_gateway
+
+    return run_gateway(args.config)
+
+
+def _up(args: argparse.Namespace) -> int:
+    from testbed.runner.stack import StackSettings
+    from testbed.runner.up import run_up
+
+    settings = StackSettings(exclude_request_data=args.exclude_request_data, behaviours_file=args.behaviours)
+    if args.gateway_api_key:
+        settings.gateway_api_key = args.gateway_api_key
+    if args.middleware_api_key:
+        settings.middleware_api_key = args.middleware_api_key
+    return run_up(settings)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="testbed",
@@ -42,9 +60,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     exporter.add_argument("--config", help="exporter YAML file (default: built-in defaults and OTEL_* variables)")
     exporter.set_defaults(func=_exporter)
+    gateway = sub.add_parser("gateway", help="run the reference gateway until SIGTERM")
+    gateway.add_argument("--config", required=True, help="gateway YAML file (see docs/gateway.md)")
+    gateway.set_defaults(func=_gateway)
+    up = sub.add_parser(
+        "up", help="start the whole stack (NATS, fakes, gateway, exporter) and print one ready line; Ctrl-C stops it"
+    )
+    up.add_argument("--exclude-request-data", action="store_true", help="turn the global exclude switch on")
+    up.add_argument("--behaviours", help="fake-provider behaviours YAML file")
+    up.add_argument("--gateway-api-key", help="gateway API key (default: generated)")
+    up.add_argument("--middleware-api-key", help="fake Middleware API key (default: generated)")
+    up.set_defaults(func=_up)
     for name, help_text in (
-        ("up", "start the whole stack (NATS, fakes, gateway, exporter) until Ctrl-C"),
-        ("gateway", "run the reference gateway"),
         ("run", "run scenarios and write reports"),
         ("selftest", "prove each check catches its seeded defect"),
         ("compare", "compare two results.json files (CI gate)"),

@@ -1,0 +1,143 @@
+"""The whole stack as real processes: NATS, fake providers, fake Middleware, gateway, exporter.
+
+Data flows client -> gateway -> fake provider, and gateway -> NATS -> exporter -> fake Middleware.
+Each part is a child process started on port 0 and awaited on its ready line; ``stop()`` tears
+them down in reverse order (the exporter gets SIGTERM so it drains). Parts can be stopped, killed
+and restarted one by one, which is what the chaos timeline does.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from testbed.bus import NatsServer
+from testbed.process import ServerProcess, python_module_argv, start_server
+from testbed.runner.configs import default_gateway_config_path, exporter_config, gateway_env
+
+HOST = "127.0.0.1"
+
+
+def _key(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(12)}"
+
+
+@dataclass
+class StackSettings:
+    """What the stack is started with; keys are generated per stack unless given."""
+
+    gateway_api_key: str = field(default_factory=lambda: _key("sk-gw"))
+    middleware_api_key: str = field(default_factory=lambda: _key("mw"))
+    provider_api_key: str = field(default_factory=lambda: _key("sk-up"))
+    exclude_request_data: bool = False
+    behaviours_file: str | None = None
+    gateway_config: str | None = None
+    """Gateway YAML file; None uses the shipped default (its placeholders are filled by the stack)."""
+    gateway_env: dict[str, str] = field(default_factory=dict)
+    """Extra environment for the gateway process (more placeholder values, OTEL_* variables)."""
+    exporter_overrides: dict[str, Any] = field(default_factory=dict)
+    nats_url: str | None = None
+    """An external NATS with JetStream; None starts the embedded nats-server."""
+    start_timeout_s: float = 30.0
+
+
+@dataclass
+class Stack:
+    """A running stack; build with :meth:`start`, end with :meth:`stop` (idempotent)."""
+
+    settings: StackSettings
+    workdir: Path
+    nats: NatsServer | None = None
+    providers: ServerProcess | None = None
+    middleware: ServerProcess | None = None
+    gateway: ServerProcess | None = None
+    exporter: ServerProcess | None = None
+
+    @classmethod
+    def start(cls, settings: StackSettings | None = None) -> Stack:
+        stack = cls(settings or StackSettings(), Path(tempfile.mkdtemp(prefix="testbed-stack-")))
+        try:
+            stack._start_all()
+        except BaseException:
+            stack.stop()
+            raise
+        return stack
+
+    @property
+    def nats_url(self) -> str:
+        if self.settings.nats_url:
+            return self.settings.nats_url
+        assert self.nats is not None
+        return self.nats.url
+
+    def _start_all(self) -> None:
+        s = self.settings
+        if s.nats_url is None:
+            self.nats = NatsServer(store_dir=str(self.workdir / "nats"))
+            self.nats.start()
+        fp_args = ["--host", HOST, "--port", "0"]
+        if s.behaviours_file:
+            fp_args += ["--behaviours", s.behaviours_file]
+        self.providers = start_server(python_module_argv("fake_providers", *fp_args), timeout=s.start_timeout_s)
+        self.middleware = start_server(
+            python_module_argv("fake_middleware", "--host", HOST, "--port", "0", "--api-key", s.middleware_api_key),
+            timeout=s.start_timeout_s,
+        )
+        self.start_exporter()
+        self.start_gateway()
+
+    def _write_config(self, name: str, config: dict[str, Any]) -> str:
+        path = self.workdir / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        return str(path)
+
+    def start_gateway(self) -> ServerProcess:
+        assert self.providers is not None
+        env = {**gateway_env(self.settings, self.providers.url, self.nats_url, HOST), **self.settings.gateway_env}
+        path = self.settings.gateway_config or default_gateway_config_path()
+        self.gateway = start_server(
+            [sys.executable, "-m", "testbed", "gateway", "--config", path],
+            timeout=self.settings.start_timeout_s,
+            env=env,
+        )
+        return self.gateway
+
+    def start_exporter(self) -> ServerProcess:
+        assert self.middleware is not None
+        config = exporter_config(self.settings, self.middleware.url, self.nats_url, HOST)
+        path = self._write_config("exporter", config)
+        self.exporter = start_server(
+            [sys.executable, "-m", "testbed", "exporter", "--config", path], timeout=self.settings.start_timeout_s
+        )
+        return self.exporter
+
+    def ready_line(self) -> dict[str, Any]:
+        """The stack's ready object (``testbed up`` prints it as one JSON line)."""
+        parts = {"gateway": self.gateway, "providers": self.providers, "middleware": self.middleware,
+                 "exporter": self.exporter}
+        ready: dict[str, Any] = {"event": "ready", "service": "stack"}
+        for name, proc in parts.items():
+            if proc is not None:
+                ready[name] = proc.url
+        ready["gateway_api_key"] = self.settings.gateway_api_key
+        ready["middleware_api_key"] = self.settings.middleware_api_key
+        ready["nats"] = self.nats_url
+        ready["metrics"] = {
+            name: proc.ready.get("metrics", f"{proc.url}/metrics") for name, proc in parts.items() if proc is not None
+        }
+        return ready
+
+    def stop(self) -> None:
+        for proc in (self.gateway, self.exporter, self.middleware, self.providers):
+            if proc is not None:
+                proc.stop()
+        if self.nats is not None:
+            self.nats.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
