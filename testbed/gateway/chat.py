@@ -1,0 +1,178 @@
+"""``POST /v1/chat/completions``: non-streamed and streamed, any provider format upstream.
+
+Streams: each upstream SSE event is translated and written to the client as it arrives (no
+buffering), ending with ``data: [DONE]``. The attempt records the first upstream chunk
+(``time_to_first_chunk``, SEM-16) and ends after the last one (SEM-17). A mid-stream upstream
+error, a cut stream or a read timeout sends an OAI-07 error frame and closes without ``[DONE]``;
+the attempt and the SERVER span get the ``error.type`` (SEM-18). A client that disconnects gets
+``cancelled``. In every case the event is still published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Final
+
+import aiohttp
+from aiohttp import web
+
+from testbed.gateway.attempts import BadUpstreamBody, run_attempts
+from testbed.gateway.config import TargetConfig
+from testbed.gateway.content import StreamAccumulator
+from testbed.gateway.events import AttemptRecord, RequestRecord
+from testbed.gateway.front import JSON_TYPE, FrontError, deliver
+from testbed.gateway.providers import StreamTranslator, UpstreamError, UpstreamRequest
+from testbed.gateway.providers.base import OTHER_ERROR, OutChunk, ProviderAdapter, stream_error
+from testbed.gateway.providers.sse import SseDecoder
+from testbed.gateway.state import GatewayState
+
+SSE_HEADERS: Final = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
+DONE_FRAME: Final = b"data: [DONE]\n\n"
+
+
+class ClientGone(Exception):
+    """The client closed its connection while the gateway was writing to it."""
+
+
+def _validate(body: dict[str, Any]) -> None:
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
+        raise FrontError(400, "'messages' must be a non-empty array of objects.", "invalid_request_error",
+                         None, "messages")
+    n = body.get("n")
+    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
+        raise FrontError(400, "'n' must be a positive integer.", "invalid_request_error", None, "n")
+
+
+async def serve_chat(request: web.Request, state: GatewayState, record: RequestRecord,
+                     body: dict[str, Any]) -> web.StreamResponse:
+    _validate(body)
+    stream = body.get("stream") is True
+    record.stream = stream
+    options = body.get("stream_options")
+    include_usage = stream and isinstance(options, dict) and options.get("include_usage") is True
+    capture = state.config.capture_content and not record.exclude
+
+    def build(adapter: ProviderAdapter, target: TargetConfig) -> UpstreamRequest:
+        return adapter.chat_request(target, body, stream)
+
+    async def on_success(adapter: ProviderAdapter, attempt: AttemptRecord,
+                         resp: aiohttp.ClientResponse) -> web.StreamResponse:
+        if stream:
+            return await _pump(request, record, attempt, adapter.stream_translator(include_usage, int(time.time())),
+                               resp, StreamAccumulator() if capture else None)
+        return await _complete(request, record, attempt, adapter, resp, capture)
+
+    return await run_attempts(request, state, record, build, on_success)
+
+
+async def _complete(request: web.Request, record: RequestRecord, attempt: AttemptRecord, adapter: ProviderAdapter,
+                    resp: aiohttp.ClientResponse, capture: bool) -> web.StreamResponse:
+    raw = await resp.read()
+    attempt.end_ns = time.time_ns()
+    try:
+        result = adapter.chat_response(raw, int(time.time()))
+    except (ValueError, TypeError, AttributeError, KeyError):
+        raise BadUpstreamBody() from None
+    attempt.response_id, attempt.response_model = result.response_id, result.model
+    attempt.finish_reasons, attempt.usage = result.finish_reasons, result.usage
+    attempt.service_tier, attempt.system_fingerprint = result.service_tier, result.system_fingerprint
+    attempt.choices = result.choices if capture else None
+    return await deliver(request, web.Response(body=result.body, content_type=JSON_TYPE), record)
+
+
+async def _write(response: web.StreamResponse, record: RequestRecord, payload: bytes) -> None:
+    try:
+        await response.write(payload)
+    except ConnectionResetError:
+        raise ClientGone() from None
+    if record.first_byte_ns is None:
+        record.first_byte_ns = time.time_ns()
+
+
+async def _write_chunks(response: web.StreamResponse, record: RequestRecord, chunks: list[OutChunk],
+                        accumulator: StreamAccumulator | None) -> None:
+    for chunk, raw in chunks:
+        if accumulator is not None:
+            accumulator.feed(chunk)
+        await _write(response, record, b"data: " + raw + b"\n\n")
+
+
+async def _relay(response: web.StreamResponse, record: RequestRecord, attempt: AttemptRecord,
+                 translator: StreamTranslator, resp: aiohttp.ClientResponse,
+                 accumulator: StreamAccumulator | None) -> None:
+    decoder = SseDecoder()
+    async for line in resp.content:
+        event = decoder.feed_line(line)
+        if event is None:
+            continue
+        if attempt.first_chunk_ns is None:
+            attempt.first_chunk_ns = time.time_ns()
+        await _write_chunks(response, record, translator.feed(event), accumulator)
+        if translator.state.error is not None:
+            return
+    last = decoder.flush()
+    if last is not None:
+        await _write_chunks(response, record, translator.feed(last), accumulator)
+
+
+async def _pump(request: web.Request, record: RequestRecord, attempt: AttemptRecord, translator: StreamTranslator,
+                resp: aiohttp.ClientResponse, accumulator: StreamAccumulator | None) -> web.StreamResponse:
+    response = web.StreamResponse(status=200, headers=SSE_HEADERS)
+    record.status_code = 200
+    socket_error: UpstreamError | None = None
+    try:
+        await response.prepare(request)
+        try:
+            await _relay(response, record, attempt, translator, resp, accumulator)
+        except asyncio.TimeoutError:
+            socket_error = stream_error("timeout", "upstream stream timed out")
+        except aiohttp.ClientError:
+            socket_error = stream_error(OTHER_ERROR, "upstream stream broke")
+        attempt.end_ns = time.time_ns()
+        await _finish_stream(response, record, translator, accumulator, socket_error)
+    except (ClientGone, ConnectionResetError):
+        _mark_cancelled(record, attempt)
+    except asyncio.CancelledError:
+        _mark_cancelled(record, attempt)
+        _fill(record, attempt, translator, accumulator, socket_error)
+        raise
+    _fill(record, attempt, translator, accumulator, socket_error)
+    return response
+
+
+async def _finish_stream(response: web.StreamResponse, record: RequestRecord, translator: StreamTranslator,
+                         accumulator: StreamAccumulator | None, socket_error: UpstreamError | None) -> None:
+    """Close the client stream: an error frame for a socket failure (the translator's own errors
+    were already written as frames), else the trailing chunks and ``[DONE]``."""
+    if socket_error is not None:
+        await _write(response, record, b"data: " + socket_error.body + b"\n\n")
+    elif translator.state.error is None:
+        await _write_chunks(response, record, translator.close(), accumulator)
+        if translator.state.error is None:
+            await _write(response, record, DONE_FRAME)
+    await response.write_eof()
+
+
+def _mark_cancelled(record: RequestRecord, attempt: AttemptRecord) -> None:
+    attempt.end_ns = attempt.end_ns or time.time_ns()
+    attempt.error_type = attempt.error_type or "cancelled"
+    record.error_type = "cancelled"
+
+
+def _fill(record: RequestRecord, attempt: AttemptRecord, translator: StreamTranslator,
+          accumulator: StreamAccumulator | None, socket_error: UpstreamError | None) -> None:
+    state = translator.state
+    attempt.response_id, attempt.response_model = state.response_id, state.model
+    attempt.finish_reasons = state.ordered_finish_reasons() or None
+    attempt.usage = state.usage
+    attempt.service_tier, attempt.system_fingerprint = state.service_tier, state.system_fingerprint
+    error = socket_error or state.error
+    if error is not None and attempt.error_type is None:
+        attempt.error_type, attempt.error_message = error.error_type, error.message
+    if attempt.error_type is not None:
+        record.error_type = record.error_type or attempt.error_type
+    if accumulator is not None:
+        attempt.choices = accumulator.choices()
+    record.end_ns = time.time_ns()

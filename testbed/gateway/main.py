@@ -1,0 +1,38 @@
+"""``run_gateway(config_path)``: the blocking entry point behind ``testbed gateway --config FILE``.
+
+Prints the ready line ``{"event": "ready", "service": "gateway", "url": ..., "metrics": ...}``
+once listening, and serves until SIGINT/SIGTERM; the exit status is 0 after a clean stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+from testbed.gateway.app import create_app
+from testbed.gateway.config import load_config
+from testbed.serving import ready_line, start_site, wait_for_stop_signal
+
+
+async def serve(config_path: str) -> None:
+    config = load_config(config_path)
+    app = create_app(config)
+    runner, url = await start_site(app, config.host, config.port)
+    try:
+        print(ready_line("gateway", url, metrics=f"{url}/metrics"), flush=True)
+        await wait_for_stop_signal()
+    finally:
+        await runner.cleanup()
+
+
+def run_gateway(config_path: str) -> int:
+    """Blocking: load the config (ConfigError propagates), serve until a stop signal."""
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(serve(config_path))
+    except KeyboardInterrupt:
+        pass
+    sys.stdout.flush()
+    return 0

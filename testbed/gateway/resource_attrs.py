@@ -1,0 +1,57 @@
+"""The gateway's OpenTelemetry resource (GW-05, GW-06, SPEC 5.1), pure.
+
+Precedence, later wins: built-in defaults (``service.name=testbed-gateway``, the package version,
+a ``service.instance.id`` UUID per process, ``host.name``, ``k8s.*`` from ``K8S_POD_NAME`` /
+``K8S_NAMESPACE_NAME``), then the config file's ``resource`` map, then ``OTEL_RESOURCE_ATTRIBUTES``,
+then ``OTEL_SERVICE_NAME`` (which the OpenTelemetry spec ranks above ``service.name`` in
+``OTEL_RESOURCE_ATTRIBUTES``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+from urllib.parse import unquote
+
+OTEL_SERVICE_NAME: Final = "OTEL_SERVICE_NAME"
+"""``service.name`` of the gateway; default ``testbed-gateway``."""
+OTEL_RESOURCE_ATTRIBUTES: Final = "OTEL_RESOURCE_ATTRIBUTES"
+"""``k1=v1,k2=v2`` (values percent-decoded) merged over the config's ``resource`` map."""
+K8S_POD_NAME: Final = "K8S_POD_NAME"
+K8S_NAMESPACE_NAME: Final = "K8S_NAMESPACE_NAME"
+DEFAULT_SERVICE_NAME: Final = "testbed-gateway"
+
+
+def parse_resource_attributes(value: str) -> dict[str, str]:
+    """Parse ``OTEL_RESOURCE_ATTRIBUTES``; malformed members are skipped, as the SDKs do."""
+    out: dict[str, str] = {}
+    for member in value.split(","):
+        key, sep, raw = member.partition("=")
+        if sep and key.strip():
+            out[key.strip()] = unquote(raw.strip())
+    return out
+
+
+def build_resource(
+    config_attrs: Mapping[str, str],
+    environ: Mapping[str, str],
+    *,
+    instance_id: str,
+    host_name: str,
+    version: str,
+) -> dict[str, str]:
+    resource = {
+        "service.name": DEFAULT_SERVICE_NAME,
+        "service.version": version,
+        "service.instance.id": instance_id,
+        "host.name": host_name,
+    }
+    if environ.get(K8S_POD_NAME):
+        resource["k8s.pod.name"] = environ[K8S_POD_NAME]
+    if environ.get(K8S_NAMESPACE_NAME):
+        resource["k8s.namespace.name"] = environ[K8S_NAMESPACE_NAME]
+    resource.update(config_attrs)
+    resource.update(parse_resource_attributes(environ.get(OTEL_RESOURCE_ATTRIBUTES, "")))
+    if environ.get(OTEL_SERVICE_NAME):
+        resource["service.name"] = environ[OTEL_SERVICE_NAME]
+    return resource
