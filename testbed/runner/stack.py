@@ -87,7 +87,9 @@ class Stack:
             fp_args += ["--behaviours", s.behaviours_file]
         self.providers = start_server(python_module_argv("fake_providers", *fp_args), timeout=s.start_timeout_s)
         self.middleware = start_server(
-            python_module_argv("fake_middleware", "--host", HOST, "--port", "0", "--api-key", s.middleware_api_key),
+            python_module_argv(
+                "fake_middleware", "--host", HOST, "--port", "0", "--admin-port", "0", "--api-key", s.middleware_api_key
+            ),
             timeout=s.start_timeout_s,
         )
         self.start_exporter()
@@ -118,6 +120,12 @@ class Stack:
         )
         return self.exporter
 
+    @property
+    def middleware_admin_url(self) -> str:
+        """The ingest's admin listener, which stays up while a ``down`` fault closes the ingest port."""
+        assert self.middleware is not None
+        return str(self.middleware.ready.get("admin_url") or self.middleware.url)
+
     def ready_line(self) -> dict[str, Any]:
         """The stack's ready object (``testbed up`` prints it as one JSON line)."""
         parts = {"gateway": self.gateway, "providers": self.providers, "middleware": self.middleware,
@@ -129,9 +137,13 @@ class Stack:
         ready["gateway_api_key"] = self.settings.gateway_api_key
         ready["middleware_api_key"] = self.settings.middleware_api_key
         ready["nats"] = self.nats_url
+        if self.middleware is not None:
+            ready["middleware_admin"] = self.middleware_admin_url
         ready["metrics"] = {
             name: proc.ready.get("metrics", f"{proc.url}/metrics") for name, proc in parts.items() if proc is not None
         }
+        if self.middleware is not None:
+            ready["metrics"]["middleware"] = f"{self.middleware_admin_url}/metrics"
         return ready
 
     def stop(self) -> None:
