@@ -1,0 +1,56 @@
+"""``python -m fake_providers``: serve every provider wire format on one port until SIGINT/SIGTERM.
+
+Prints the ready line ``{"event": "ready", "service": "fake-providers", "url": ...}`` once it
+listens. Exit status 0 after a clean shutdown, 2 for bad arguments or an invalid behaviours file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from fake_providers.app import create_app
+from fake_providers.settings import BehavioursFileError, FakeProviderSettings, load_behaviours_file
+from testbed.serving import run_server
+
+SERVICE = "fake-providers"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m fake_providers", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
+    parser.add_argument("--behaviours", metavar="FILE", help="YAML file with a 'behaviours' rule list")
+    parser.add_argument(
+        "--api-key", action="append", default=[], metavar="KEY",
+        help="accept only these keys (repeatable); without it any non-empty key is accepted",
+    )  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0, help="seed of the jitter and probability RNG")
+    parser.add_argument("--tokens-per-chunk", type=int, default=1)
+    parser.add_argument("--journal-capacity", type=int, default=10_000)
+    parser.add_argument("--default-retry-after-ms", type=int, default=1000)
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> FakeProviderSettings:
+    rules = load_behaviours_file(args.behaviours) if args.behaviours else ()
+    return FakeProviderSettings(
+        api_keys=frozenset(args.api_key), behaviours=rules, seed=args.seed,
+        tokens_per_chunk=max(1, args.tokens_per_chunk), journal_capacity=max(1, args.journal_capacity),
+        default_retry_after_ms=max(0, args.default_retry_after_ms),
+    )  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = settings_from(args)
+    except BehavioursFileError as exc:
+        print(f"fake_providers: {exc}", file=sys.stderr)
+        return 2
+    return run_server(create_app(settings), args.host, args.port, SERVICE)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""The request journal: every request the fake received and what it answered (no I/O).
+
+An entry is opened when a request arrives (so a hanging request is visible) and completed when
+its response ends. Credential headers (``authorization``, ``x-api-key``, ``x-goog-api-key``,
+``api-key``, ``cookie``, ``proxy-authorization``) and the ``key`` query parameter are replaced by
+``sha256:<12 hex>`` of their value: the journal never reveals a key but still tells keys apart.
+The journal keeps the newest ``capacity`` entries; older ones are dropped and counted.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Final
+
+from fake_providers.wire import Summary
+
+SECRET_HEADERS: Final = frozenset(
+    {"authorization", "x-api-key", "x-goog-api-key", "api-key", "cookie", "proxy-authorization"}
+)
+SECRET_QUERY: Final = frozenset({"key"})
+MAX_TEXT_BODY: Final = 1 << 20
+
+
+def mask(value: str) -> str:
+    return "sha256:" + hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()[:12]
+
+
+def masked_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Lower-cased header names; repeated headers joined by ``, ``; secrets masked."""
+    out: dict[str, str] = {}
+    for name, value in items:
+        key = name.lower()
+        shown = mask(value) if key in SECRET_HEADERS else value
+        out[key] = f"{out[key]}, {shown}" if key in out else shown
+    return out
+
+
+def masked_query(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    return {k: (mask(v) if k in SECRET_QUERY else v) for k, v in items}
+
+
+def body_value(raw: bytes) -> Any:
+    """The body as parsed JSON when it is JSON, else as text (capped)."""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return raw[:MAX_TEXT_BODY].decode("utf-8", "replace")
+
+
+@dataclass(slots=True)
+class Entry:
+    seq: int
+    time_ns: int
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+    provider: str | None = None
+    endpoint: str | None = None
+    model: str | None = None
+    stream: bool = False
+    request_id: str | None = None
+    behaviour: dict[str, Any] | None = None
+    response: dict[str, Any] | None = None
+    done: bool = False
+
+    def complete(self, summary: Summary, outcome: str, timing: Mapping[str, Any]) -> None:
+        self.response = {**asdict(summary), "outcome": outcome, **timing}
+        self.done = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq, "time_ns": self.time_ns, "method": self.method, "path": self.path,
+            "query": self.query, "headers": self.headers, "body": self.body, "provider": self.provider,
+            "endpoint": self.endpoint, "model": self.model, "stream": self.stream,
+            "request_id": self.request_id, "behaviour": self.behaviour, "response": self.response,
+            "done": self.done,
+        }  # fmt: skip
+
+
+@dataclass
+class Journal:
+    capacity: int = 10_000
+    entries: deque[Entry] = field(default_factory=deque)
+    dropped: int = 0
+    last_seq: int = 0
+
+    def open(self, **fields: Any) -> Entry:
+        self.last_seq += 1
+        entry = Entry(seq=self.last_seq, **fields)
+        self.entries.append(entry)
+        while len(self.entries) > self.capacity:
+            self.entries.popleft()
+            self.dropped += 1
+        return entry
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.dropped = 0
+
+    def query(
+        self,
+        *,
+        since: int = 0,
+        model: str | None = None,
+        provider: str | None = None,
+        path: str | None = None,
+        limit: int | None = None,
+    ) -> list[Entry]:
+        """Entries after ``since`` (a seq), optionally filtered; ``model``/``path`` may be globs."""
+        out = [
+            e
+            for e in self.entries
+            if e.seq > since
+            and (model is None or (e.model is not None and fnmatch.fnmatchcase(e.model, model)))
+            and (provider is None or e.provider == provider)
+            and (path is None or fnmatch.fnmatchcase(e.path, path))
+        ]
+        return out[-limit:] if limit else out

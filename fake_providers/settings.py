@@ -1,0 +1,66 @@
+"""Settings of the fake providers and the behaviours YAML file.
+
+``FakeProviderSettings`` is a frozen value: the app reads it once in ``create_app``. The behaviours
+file has one top-level key, ``behaviours``, holding the same rule list as ``PUT /_fake/behaviours``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import yaml
+
+from fake_providers.behaviours import BehaviourError, BehaviourRule, parse_rules
+
+DEFAULT_MODELS: Final = (
+    "gpt-4o-mini",
+    "gpt-4o",
+    "text-embedding-3-small",
+    "claude-sonnet-4-20250514",
+    "claude-3-5-haiku-latest",
+    "gemini-2.0-flash",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FakeProviderSettings:
+    """How one fake-providers app behaves.
+
+    ``api_keys`` empty means any non-empty key is accepted; otherwise other keys get 401.
+    ``behaviours`` are the start-up rules (``POST /_fake/reset`` restores them).
+    ``seed`` seeds the RNG used for jitter and fault probabilities.
+    """
+
+    api_keys: frozenset[str] = frozenset()
+    behaviours: tuple[BehaviourRule, ...] = ()
+    seed: int = 0
+    tokens_per_chunk: int = 1
+    journal_capacity: int = 10_000
+    models: tuple[str, ...] = DEFAULT_MODELS
+    default_retry_after_ms: int = 1000
+    embedding_dimensions: int = 1536
+    max_body_bytes: int = 64 * 1024 * 1024
+
+
+class BehavioursFileError(ValueError):
+    """The behaviours file cannot be read or is invalid; the message names the file and field."""
+
+
+def load_behaviours_file(path: str | Path) -> tuple[BehaviourRule, ...]:
+    try:
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise BehavioursFileError(f"{path}: {exc}") from None
+    if doc is None:
+        return ()
+    if not isinstance(doc, dict):
+        raise BehavioursFileError(f"{path}: the top level must be a mapping with a 'behaviours' key")
+    unknown = sorted(set(doc) - {"behaviours"})
+    if unknown:
+        raise BehavioursFileError(f"{path}: {unknown[0]}: unknown key")
+    try:
+        return parse_rules(doc.get("behaviours") or [], "behaviours")
+    except BehaviourError as exc:
+        raise BehavioursFileError(f"{path}: {exc}") from None
