@@ -19,7 +19,7 @@ Every content field is ``None`` when Exclude Request Data is on (``excluded=True
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Final
 
 SCHEMA: Final = "testbed.trace_event/1"
@@ -147,7 +147,7 @@ class TraceEvent:
 
     def to_json(self) -> bytes:
         """UTF-8 JSON with ``*_ns`` times as decimal strings."""
-        return json.dumps(_ns_to_str(asdict(self)), separators=(",", ":")).encode()
+        return json.dumps(_plain(self), separators=(",", ":")).encode()
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> TraceEvent:
@@ -158,14 +158,30 @@ class TraceEvent:
         return _build(cls, data)
 
 
-def _ns_to_str(value: Any, key: str = "") -> Any:
-    if isinstance(value, dict):
-        return {k: _ns_to_str(v, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_ns_to_str(v) for v in value]
-    if key.endswith("_ns") and isinstance(value, int):
-        return str(value)
-    return value
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    """A dataclass as plain JSON data, ``*_ns`` ints as strings.
+
+    Faster than ``dataclasses.asdict``, which deep-copies every content list: content is only
+    read here, and json.dumps copies nothing either.
+    """
+    cls = type(obj)
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    out: dict[str, Any] = {}
+    for name in names:
+        value = getattr(obj, name)
+        if name in _NESTED:
+            value = None if value is None else _plain(value)
+        elif name == "attempts":
+            value = [_plain(a) for a in value]
+        elif name.endswith("_ns") and isinstance(value, int):
+            value = str(value)
+        out[name] = value
+    return out
 
 
 _NESTED: Final[dict[str, type]] = {

@@ -11,8 +11,8 @@ from typing import Any
 
 import requests
 import openai
-from prometheus_client.parser import text_string_to_metric_families
 
+from testbed.prometheus import scrape_sum
 from testbed.runner.stack import Stack
 from testbed.waiting import wait_until
 
@@ -36,17 +36,6 @@ def attr(span: dict[str, Any], name: str) -> Any:
     if typed["type"] == "array":
         return [item["value"] for item in typed["value"]]
     return typed["value"]
-
-
-def metric(url: str, name: str, **labels: str) -> float:
-    """Sum of the samples of ``name`` whose labels include ``labels`` on a /metrics page."""
-    text = requests.get(url, timeout=10).text
-    total = 0.0
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                total += sample.value
-    return total
 
 
 @dataclass
@@ -145,5 +134,5 @@ class StackClient:
         return list(response.json()["hits"])
 
     def metric(self, part: str, name: str, **labels: str) -> float:
-        return metric(self.stack.ready_line()["metrics"][part], name, **labels)
+        return scrape_sum(self.stack.ready_line()["metrics"][part], name, **labels)
 
