@@ -49,6 +49,12 @@ def _up(args: argparse.Namespace) -> int:
     return run_up(settings)
 
 
+def _run(args: argparse.Namespace) -> int:
+    from testbed.runner.cli_entry import run_command
+
+    return run_command(list(args.scenarios), args.gateway, args.out)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="testbed",
@@ -71,8 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--gateway-api-key", help="gateway API key (default: generated)")
     up.add_argument("--middleware-api-key", help="fake Middleware API key (default: generated)")
     up.set_defaults(func=_up)
+    run = sub.add_parser("run", help="run scenarios against a gateway and write reports/<run>/")
+    run.add_argument("scenarios", nargs="*", metavar="SCENARIO",
+                     help="scenario names (from scenarios/) or YAML files; none runs the default set")
+    run.add_argument("--gateway", metavar="PROFILE",
+                     help="gateway under test: a profile name in profiles/ or a profile file (default: the reference gateway)")
+    run.add_argument("--out", default="reports", help="directory for reports/<run>/ (default: reports)")
+    run.set_defaults(func=_run)
     for name, help_text in (
-        ("run", "run scenarios and write reports"),
         ("selftest", "prove each check catches its seeded defect"),
         ("compare", "compare two results.json files (CI gate)"),
     ):

@@ -43,6 +43,8 @@ class StackSettings:
     gateway_env: dict[str, str] = field(default_factory=dict)
     """Extra environment for the gateway process (more placeholder values, OTEL_* variables)."""
     exporter_overrides: dict[str, Any] = field(default_factory=dict)
+    with_gateway: bool = True
+    """False leaves the reference gateway out, for a run whose gateway under test is another one."""
     nats_url: str | None = None
     """An external NATS with JetStream; None starts the embedded nats-server."""
     start_timeout_s: float = 30.0
@@ -93,7 +95,8 @@ class Stack:
             timeout=s.start_timeout_s,
         )
         self.start_exporter()
-        self.start_gateway()
+        if s.with_gateway:
+            self.start_gateway()
 
     def _write_config(self, name: str, config: dict[str, Any]) -> str:
         path = self.workdir / f"{name}.yaml"

@@ -1,0 +1,95 @@
+"""``testbed run``: pick scenarios, run them on one session, write ``reports/<run>/results.json``.
+
+``run_command(names, gateway_profile, out_dir)`` returns the exit status: 0 only when every
+scenario passed (RUN-01), 1 when one failed, was inconclusive or broke, 2 on a configuration
+error (a broken scenario or profile file, an unknown scenario name).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from testbed.errors import ConfigError
+from testbed.runner.results import ScenarioOutcome, environment, overall_status, results_json
+from testbed.runner.run import PROFILES_DIR, open_session, run_scenario
+from testbed.runner.scenario import Scenario, load_scenarios
+
+SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+def select(names: Sequence[str], directory: Path = SCENARIOS_DIR) -> list[Scenario]:
+    """The named scenarios (a name or a path to a file), or the default set when none is named."""
+    from testbed.runner.scenario import load_scenario
+
+    known = load_scenarios(directory)
+    if not names:
+        chosen = [sc for sc in known.values() if sc.default]
+        if not chosen:
+            raise ConfigError(f"{directory}: no scenario is marked 'default: true'")
+        return chosen
+    out = []
+    for name in names:
+        if name in known:
+            out.append(known[name])
+        elif name.endswith((".yaml", ".yml")) and Path(name).is_file():
+            out.append(load_scenario(name))
+        else:
+            raise ConfigError(f"unknown scenario {name!r} (known: {', '.join(sorted(known))})")
+    return out
+
+
+def resolve_profile(gateway_profile: str | None) -> str | None:
+    if gateway_profile is None:
+        return None
+    for candidate in (Path(gateway_profile), PROFILES_DIR / f"{gateway_profile}.yaml"):
+        if candidate.is_file():
+            return str(candidate)
+    raise ConfigError(f"no gateway profile {gateway_profile!r} (a file, or a name in profiles/)")
+
+
+async def run_all(scenarios: Sequence[Scenario], profile: str | None, run_id: str) -> tuple[list[ScenarioOutcome], dict]:
+    # Scenarios with the same gateway knobs run back to back, so the gateway restarts least.
+    ordered = sorted(scenarios, key=lambda s: (s.stack.exclude_request_data, not s.stack.capture_content))
+    first = ordered[0].stack
+    workdir = Path(tempfile.mkdtemp(prefix="testbed-run-"))
+    sess = await asyncio.to_thread(open_session, workdir, profile, first.exclude_request_data, first.capture_content)
+    outcomes = []
+    try:
+        gateway = {"name": sess.gut.name, "profile": profile or "reference (stack)",
+                   "convention": sess.gut.convention, "reference_stack": sess.gut.is_reference}
+        for sc in ordered:
+            outcome = await run_scenario(sc, sess, run_id)
+            print(f"{outcome.status:>12}  {sc.name}  ({(outcome.finished_ns - outcome.started_ns) / 1e9:.1f}s)"
+                  + (f"  {outcome.reasons[0][:160]}" if outcome.reasons else ""), flush=True)
+            outcomes.append(outcome)
+    finally:
+        await asyncio.to_thread(sess.close)
+    return outcomes, gateway
+
+
+def run_command(names: list[str], gateway_profile: str | None, out_dir: str) -> int:
+    try:
+        scenarios = select(names)
+        profile = resolve_profile(gateway_profile)
+    except ConfigError as exc:
+        print(f"testbed: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+    started = time.time_ns()
+    outcomes, gateway = asyncio.run(run_all(scenarios, profile, run_id))
+    doc = results_json(run_id, gateway, outcomes, started, time.time_ns(), environment())
+    target = Path(out_dir) / run_id
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "results.json").write_text(json.dumps(doc, indent=1, sort_keys=False), encoding="utf-8")
+    status = overall_status(outcomes)
+    print(f"testbed: {status}: {sum(o.status == 'passed' for o in outcomes)}/{len(outcomes)} scenarios passed; "
+          f"results in {target / 'results.json'}", flush=True)
+    return EXIT_OK if status == "passed" else EXIT_FAILED

@@ -1,0 +1,201 @@
+"""The HTTP side of the load generator, on top of the open-loop driver in ``testbed.load.client``.
+
+For each scheduled arrival it builds an OpenAI-format chat request for its mix entry, with the
+SPEC 4 canaries when enabled (``SYS``, ``USR`` first and last user message, ``AST``, ``TDF``,
+``TCA``, ``TCR``, ``HDR``), a fresh ``traceparent`` (or none, or an invalid one, as the scenario
+says) and ``x-testbed-correlation-id``. Gateway and direct-to-provider requests alternate slot by
+slot with the same payload (LAT-04). Streams are read to ``data: [DONE]``; the first byte is the
+first chunk that carries content (LAT-02). Times are wall-clock ns (``time.time_ns``), the clock
+every hop stamps with.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import aiohttp
+
+from testbed.checks.evidence import Canary, ClientRecord
+from testbed.load.client import Request, drive
+from testbed.load.schedule import MixItem, Schedule, build_schedule
+from testbed.runner.scenario import MixEntry, Scenario
+
+CORRELATION_HEADER = "x-testbed-correlation-id"
+CANARY_HEADER = "x-testbed-canary"
+_FILLER = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima".split()
+
+
+def canary(slot: str) -> str:
+    return f"CNRY-{slot}-{secrets.token_hex(10)}"
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltRequest:
+    body: dict[str, Any]
+    headers: dict[str, str]
+    canaries: tuple[Canary, ...]
+    trace_id: str | None
+    traceparent: str | None
+
+
+def _filler(tokens: int) -> str:
+    return " ".join(_FILLER[i % len(_FILLER)] for i in range(max(tokens - 4, 1)))
+
+
+def build_request(entry: MixEntry, model: str, correlation_id: str, *, canaries: bool, traceparent: str,
+                  tracestate: str | None) -> BuiltRequest:
+    """One chat request (pure apart from drawing random canaries and trace ids)."""
+    c = {slot: canary(slot) for slot in ("SYS", "USR", "AST", "TDF", "TCA", "TCR", "HDR")} if canaries else {}
+    tag = (lambda slot: f" [{c[slot]}]") if canaries else (lambda slot: "")
+    usr = f"Say something about {_filler(entry.prompt_tokens)}.{tag('USR')}"
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": f"You are terse.{tag('SYS')}"},
+        {"role": "user", "content": usr},
+        {"role": "assistant", "content": f"Noted.{tag('AST')}"},
+    ]
+    body: dict[str, Any] = {"model": model, "max_tokens": entry.max_tokens}
+    if entry.tools:
+        args = json.dumps({"city": "Paris", "note": c.get("TCA", "")})
+        messages[2] = {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": args}}]}
+        messages.append({"role": "tool", "tool_call_id": "call_1", "content": f"Sunny.{tag('TCR')}"})
+        body["tools"] = [{"type": "function", "function": {
+            "name": "get_weather", "description": f"Weather for a city.{tag('TDF')}",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "note": {"type": "string"}}}}}]
+    messages.append({"role": "user", "content": f"And once more.{tag('USR')}"})
+    body["messages"] = messages
+    if entry.n > 1:
+        body["n"] = entry.n
+    if entry.stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    headers = {CORRELATION_HEADER: correlation_id, "content-type": "application/json"}
+    if canaries:
+        headers[CANARY_HEADER] = c["HDR"]
+    trace_id, tp = _traceparent(traceparent)
+    if tp is not None:
+        headers["traceparent"] = tp
+        if tracestate:
+            headers["tracestate"] = tracestate
+    tool_slots = ("TDF", "TCA", "TCR")
+    planted = tuple(Canary(v, s, correlation_id) for s, v in c.items()  # type: ignore[arg-type]
+                    if entry.tools or s not in tool_slots)
+    return BuiltRequest(body, headers, planted, trace_id, tp)
+
+
+def _traceparent(mode: str) -> tuple[str | None, str | None]:
+    if mode == "none":
+        return None, None
+    if mode == "invalid":
+        return None, f"00-{'0' * 32}-{secrets.token_hex(8)}-01"  # all-zero trace id (PROP-06)
+    trace_id = secrets.token_hex(16)
+    return trace_id, f"00-{trace_id}-{secrets.token_hex(8)}-01"
+
+
+def schedule_for(sc: Scenario) -> Schedule:
+    w = sc.workload
+    mix = [MixItem(f"m{i}", e.weight, {"entry": e}) for i, e in enumerate(w.mix)]
+    paths = ("gateway", "direct") if w.direct else ("gateway",)
+    return build_schedule(w.rate_per_s, w.duration_s, process=w.process, seed=w.seed, mix=mix, paths=paths)
+
+
+@dataclass
+class Target:
+    """Where requests go: the gateway (its URL may change on a restart) and the direct path."""
+
+    gateway_url: Callable[[], str]
+    gateway_key: Callable[[], str]
+    providers_url: str
+    provider_key: str
+
+
+@dataclass
+class LoadResult:
+    records: tuple[ClientRecord, ...]
+    canaries: tuple[Canary, ...]
+    cap_hits: int
+    start_ns: int = 0
+    planted: dict[str, str] = field(default_factory=dict)
+
+
+async def run_load(sc: Scenario, target: Target, run_id: str, *, on_start: Callable[[], None] | None = None) -> LoadResult:
+    """Drive the scenario's workload; ``on_start`` fires when the schedule's clock starts."""
+    schedule = schedule_for(sc)
+    canaries: list[Canary] = []
+    w = sc.workload
+    connector = aiohttp.TCPConnector(limit=max(w.max_outstanding, 100), limit_per_host=0)
+    timeout = aiohttp.ClientTimeout(total=w.timeout_s)
+    started: list[int] = []
+
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        async def send(req: Request) -> ClientRecord:
+            if not started:
+                started.append(req.intended_ns - req.arrival.offset_ns)
+            entry: MixEntry = req.arrival.item.params["entry"]
+            path = req.arrival.path
+            direct = path == "direct"
+            built = build_request(entry, (entry.direct_model or entry.model) if direct else entry.model,
+                                  req.correlation_id, canaries=w.canaries, traceparent=w.traceparent,
+                                  tracestate=w.tracestate)
+            canaries.extend(built.canaries)
+            offset_s = req.arrival.offset_ns / 1e9
+            base = ClientRecord(req.correlation_id, req.intended_ns, req.sent_ns, path=path,  # type: ignore[arg-type]
+                                phase="warmup" if offset_s < w.warmup_s else "measure",
+                                mode=sc.modes.mode_at(offset_s) if sc.modes else "healthy",
+                                trace_id=built.trace_id, traceparent=built.traceparent, tracestate=w.tracestate,
+                                stream=entry.stream, model=entry.model)
+            url = f"{target.providers_url}/v1/chat/completions" if direct else \
+                f"{target.gateway_url()}/v1/chat/completions"
+            key = target.provider_key if direct else target.gateway_key()
+            return await _exchange(session, url, {**built.headers, "authorization": f"Bearer {key}"}, built.body, base)
+
+        if on_start is not None:
+            on_start()
+        result = await drive(schedule, send, run_id=run_id, max_outstanding=w.max_outstanding, clock=time.time_ns)
+    return LoadResult(result.records, tuple(canaries), result.cap_hits, started[0] if started else 0)
+
+
+async def _exchange(session: aiohttp.ClientSession, url: str, headers: dict[str, str], body: dict[str, Any],
+                    base: ClientRecord) -> ClientRecord:
+    first: int | None = None
+    try:
+        async with session.post(url, json=body, headers=headers) as resp:
+            if not body.get("stream") or resp.status != 200:
+                await resp.read()
+                now = time.time_ns()
+                return replace(base, status=resp.status, first_byte_ns=now, complete_ns=now)
+            done = False
+            async for raw in resp.content:
+                line = raw.strip()
+                if not line.startswith(b"data:"):
+                    continue
+                data = line[5:].strip()
+                if data == b"[DONE]":
+                    done = True
+                    break
+                if first is None and _has_content(data):
+                    first = time.time_ns()
+            now = time.time_ns()
+            error = None if done else "stream ended without [DONE]"
+            return replace(base, status=resp.status, first_byte_ns=first or now, complete_ns=now, error=error)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return replace(base, error=type(exc).__name__, first_byte_ns=first)
+
+
+def _has_content(data: bytes) -> bool:
+    try:
+        chunk = json.loads(data)
+    except ValueError:
+        return False
+    if "error" in chunk:
+        return False
+    for choice in chunk.get("choices") or ():
+        delta = choice.get("delta") or {}
+        if delta.get("content") or delta.get("tool_calls"):
+            return True
+    return False
