@@ -68,7 +68,10 @@ def _account(ev: Evidence, expected: int, unique: int, per_event: float, sink: F
             drops[reason] += v
     for reason, v in c.by_label(EVENT_DROPS, "reason").items():
         drops[reason] += v * per_event
-    drops["rejected_at_ingest"] += c.total(REJECTED)
+    # The ingest's rejected spans and an exporter's partial_success drops are the same spans seen
+    # from both ends of one hop: count them once, keeping the ingest's figure for an exporter
+    # that does not count its own.
+    drops["rejected_at_ingest"] += max(0.0, c.total(REJECTED) - drops.get("partial_success", 0.0))
     drops = {k: v for k, v in drops.items() if v}
     queued = c.total(SPANS_QUEUED) + sum(c.total(n) for n in EVENTS_QUEUED) * per_event
     unaccounted = expected - (unique + sum(drops.values()) + queued)

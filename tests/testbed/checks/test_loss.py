@@ -43,6 +43,25 @@ def test_a_permanent_drop_reason_is_legitimate_LOSS_02() -> None:
     assert CHECK.run(ev).outcome == "passed"
 
 
+def _partial_success(counters: dict[str, float]) -> Evidence:
+    ev = evidence(3, permanent_drop_reasons=("partial_success",))
+    ev = with_counters(replace(ev, spans=ev.spans[2:]), counters)
+    return replace(ev, settings=replace(ev.settings, faulted_modes_transient=False))
+
+
+def test_spans_refused_by_the_ingest_are_counted_once_across_the_hop_LOSS_01() -> None:
+    both_ends = {'testbed_exporter_spans_dropped_total{reason="partial_success"}': 2,
+                 "fake_middleware_spans_rejected_total": 2}
+    result = CHECK.run(_partial_success(both_ends))
+    assert result.outcome == "passed", result.findings
+    assert result.details["unaccounted"] == 0
+
+
+def test_ingest_rejections_count_for_an_exporter_without_counters_LOSS_01() -> None:
+    assert CHECK.run(_partial_success({"fake_middleware_spans_rejected_total": 2})).outcome == "passed"
+    assert ("LOSS-01", "violation") in ids(CHECK.run(_partial_success({"fake_middleware_spans_rejected_total": 1})))
+
+
 def test_still_queued_events_are_converted_to_spans_LOSS_01() -> None:
     ev = evidence(3)
     ev = with_counters(replace(ev, spans=ev.spans[2:]), {"testbed_gateway_event_queue_depth": 1})
