@@ -15,7 +15,6 @@ Writes ``bench/results/gateway_overhead.json``.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 import time
@@ -32,6 +31,7 @@ from testbed.process import start_server
 from testbed.prometheus import scrape_sum
 from testbed.runner.stack import Stack, StackSettings
 from testbed.waiting import wait_until
+import testbed.loop
 
 PATHS = ("gateway", "direct", "comparator")
 MODEL = "gpt-4o-mini"
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         proxy = start_server([sys.executable, str(Path(__file__).parent / "passthrough_proxy.py"),
                               "--upstream", stack.providers.url])
         try:
-            records, start = asyncio.run(run_load(stack, proxy.url, args.rate, args.duration))
+            records, start = testbed.loop.run(run_load(stack, proxy.url, args.rate, args.duration))
         finally:
             proxy.stop()
         summary = summarise(records, int(args.warmup * 1e9), start)

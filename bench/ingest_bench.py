@@ -28,6 +28,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from testbed.process import python_module_argv, start_server
+import testbed.loop
 
 BATCH = 512
 KEY = "bench-" + secrets.token_hex(8)
@@ -136,8 +137,8 @@ def main() -> int:
     bodies = batches(args.batches)
     proc = start_server(python_module_argv("fake_middleware", "--host", "127.0.0.1", "--port", "0", "--api-key", KEY))
     try:
-        elapsed = asyncio.run(drive(proc.url, bodies, args.concurrency))
-        counters = asyncio.run(stats(proc.url))
+        elapsed = testbed.loop.run(drive(proc.url, bodies, args.concurrency))
+        counters = testbed.loop.run(stats(proc.url))
     finally:
         proc.stop()
     stored = int(counters["spans_accepted"])  # type: ignore[arg-type]

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Sequence
 
@@ -17,6 +16,7 @@ from fake_middleware.otlp import DEFAULT_MAX_REQUEST_BYTES
 from fake_middleware.server import MiddlewareServer
 from fake_middleware.settings import Settings, parse_keys
 from fake_middleware.store import DEFAULT_RAW_BYTES_LIMIT
+import testbed.loop
 
 SERVICE = "fake-middleware"
 
@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(serve(args))
+        testbed.loop.run(serve(args))
     except KeyboardInterrupt:
         pass
     return 0

@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from aiohttp import web
+import testbed.loop
 
 
 def ready_line(service: str, url: str, **extra: Any) -> str:
@@ -69,7 +70,7 @@ async def serve_until_signal(
 def run_server(app: web.Application, host: str, port: int, service: str, **extra: Any) -> int:
     """Blocking entry point for ``__main__`` modules; returns the process exit status."""
     try:
-        asyncio.run(serve_until_signal(app, host, port, service, **extra))
+        testbed.loop.run(serve_until_signal(app, host, port, service, **extra))
     except KeyboardInterrupt:
         pass
     sys.stdout.flush()

@@ -6,13 +6,13 @@ once listening, and serves until SIGINT/SIGTERM; the exit status is 0 after a cl
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 
 from testbed.gateway.app import create_app
 from testbed.gateway.config import load_config
 from testbed.serving import ready_line, start_site, wait_for_stop_signal
+import testbed.loop
 
 
 async def serve(config_path: str) -> None:
@@ -31,7 +31,7 @@ def run_gateway(config_path: str) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        asyncio.run(serve(config_path))
+        testbed.loop.run(serve(config_path))
     except KeyboardInterrupt:
         pass
     sys.stdout.flush()

@@ -20,6 +20,7 @@ from testbed.errors import ConfigError
 from testbed.runner.results import ScenarioOutcome, environment, overall_status, results_json
 from testbed.runner.run import PROFILES_DIR, open_session, run_scenario
 from testbed.runner.scenario import Scenario, load_scenarios
+import testbed.loop
 
 SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -84,7 +85,7 @@ def run_command(names: list[str], gateway_profile: str | None, out_dir: str) -> 
         return EXIT_CONFIG
     run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
     started = time.time_ns()
-    outcomes, gateway = asyncio.run(run_all(scenarios, profile, run_id))
+    outcomes, gateway = testbed.loop.run(run_all(scenarios, profile, run_id))
     doc = results_json(run_id, gateway, outcomes, started, time.time_ns(), environment())
     target = Path(out_dir) / run_id
     target.mkdir(parents=True, exist_ok=True)
