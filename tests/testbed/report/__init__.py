@@ -1,0 +1,1 @@
+"""Tests of the run reports, the JUnit file and the compare gate."""
