@@ -12,6 +12,22 @@ from collections.abc import Callable, Sequence
 
 from testbed.errors import ConfigError, NotBuiltError, TestbedError
 
+EPILOG = """\
+examples:
+  testbed run                              the default scenarios on the reference gateway
+  testbed run otlp-down redaction-on       chosen scenarios
+  testbed run --gateway profiles/my-gw.yaml   judge another gateway through its profile
+  testbed selftest                         prove every check catches its seeded defect
+  testbed compare base.json reports/RUN/results.json   CI gate on regressions
+  testbed up                               the whole stack, until Ctrl-C
+
+exit status:
+  0  success (every scenario passed; no regression)
+  1  a check failed, a scenario was inconclusive or broke, or a regression was found
+  2  usage or configuration error (the message names the file and key)
+  3  a feature that is not built yet
+"""
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -59,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="testbed",
         description="Observability testbed and conformance suite for AI gateways.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EPILOG,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     exporter = sub.add_parser(
@@ -84,9 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="gateway under test: a profile name in profiles/ or a profile file (default: the reference gateway)")
     run.add_argument("--out", default="reports", help="directory for reports/<run>/ (default: reports)")
     run.set_defaults(func=_run)
+    compare = sub.add_parser(
+        "compare", add_help=False,
+        help="CI gate: compare two results.json files, print a Markdown summary (see 'testbed compare --help')",
+    )
+    compare.add_argument("args", nargs=argparse.REMAINDER)
     for name, help_text in (
         ("selftest", "prove each check catches its seeded defect"),
-        ("compare", "compare two results.json files (CI gate)"),
     ):
         p = sub.add_parser(name, help=help_text)
         p.set_defaults(func=_not_built(name))
@@ -94,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["compare"]:  # its own parser: argparse.REMAINDER cannot pass a leading --help on
+        from testbed.report.compare_cli import compare_main
+
+        return compare_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

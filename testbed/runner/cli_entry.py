@@ -8,7 +8,6 @@ error (a broken scenario or profile file, an unknown scenario name).
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 import sys
 import tempfile
@@ -17,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from testbed.errors import ConfigError
+from testbed.report.writer import write_reports
 from testbed.runner.results import ScenarioOutcome, environment, overall_status, results_json
 from testbed.runner.run import PROFILES_DIR, open_session, run_scenario
 from testbed.runner.scenario import Scenario, load_scenarios
@@ -87,10 +87,8 @@ def run_command(names: list[str], gateway_profile: str | None, out_dir: str) -> 
     started = time.time_ns()
     outcomes, gateway = testbed.loop.run(run_all(scenarios, profile, run_id))
     doc = results_json(run_id, gateway, outcomes, started, time.time_ns(), environment())
-    target = Path(out_dir) / run_id
-    target.mkdir(parents=True, exist_ok=True)
-    (target / "results.json").write_text(json.dumps(doc, indent=1, sort_keys=False), encoding="utf-8")
+    written = write_reports(doc, Path(out_dir) / run_id, write_results=True)
     status = overall_status(outcomes)
     print(f"testbed: {status}: {sum(o.status == 'passed' for o in outcomes)}/{len(outcomes)} scenarios passed; "
-          f"results in {target / 'results.json'}", flush=True)
+          f"report {written['html']}", flush=True)
     return EXIT_OK if status == "passed" else EXIT_FAILED

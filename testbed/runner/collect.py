@@ -10,7 +10,6 @@ load generator records its client times on the same clock, so one ``Evidence`` h
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -19,6 +18,7 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 from testbed.checks.evidence import Canary, CanaryHit, Counters, IngestRequest, JournalEntry, SpanView, span_from_json
+from fake_middleware.canary import base64_forms
 
 CANARY_RE = re.compile(rb"CNRY-([A-Z]+)-[0-9a-f]{20}")
 SLOTS = ("SYS", "USR", "AST", "TDF", "TCA", "TCR", "EMB", "HDR", "OUT", "OTC", "ERR", "KEY")
@@ -91,19 +91,6 @@ def ingest_request(d: Mapping[str, Any], retry_after_by_fault: Mapping[str, floa
     )
 
 
-def _b64_forms(needle: bytes) -> list[bytes]:
-    """Substrings that must appear in any base64 text encoding ``needle``, one per byte alignment:
-    only the 4-character groups made of needle bytes alone are fixed."""
-    forms = []
-    for pad in range(3):
-        enc = base64.b64encode(b"\0" * pad + needle)
-        start = 4 if pad else 0
-        end = 4 * ((pad + len(needle)) // 3)
-        if end - start >= 8:
-            forms.append(enc[start:end])
-    return forms
-
-
 def scan_bytes(data: bytes, needles: Mapping[bytes, str]) -> list[tuple[bytes, str, int, str]]:
     """(needle, slot, offset, encoding) for every needle found raw or base64-encoded in ``data``,
     plus every full canary found by pattern (slot from its name)."""
@@ -115,7 +102,7 @@ def scan_bytes(data: bytes, needles: Mapping[bytes, str]) -> list[tuple[bytes, s
         if (at := data.find(needle)) >= 0:
             found.append((needle, slot, at, "raw"))
             continue
-        for form in _b64_forms(needle):
+        for _, form in base64_forms(needle):
             if (at := data.find(form)) >= 0:
                 found.append((needle, slot, at, "base64"))
                 break

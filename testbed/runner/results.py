@@ -19,6 +19,7 @@ from typing import Any, Final
 from testbed.checks.evidence import ClientRecord
 from testbed.checks.suppress import Verdict
 from testbed.load.histogram import LatencyHistogram
+from testbed.load.stats import percentile
 from testbed.runner.timeline import TimelineRecord
 
 SCHEMA: Final = "testbed.results/1"
@@ -42,6 +43,8 @@ class ScenarioOutcome:
     counters: Mapping[str, float] = field(default_factory=dict)
     settings: Mapping[str, Any] = field(default_factory=dict)
     evidence_counts: Mapping[str, int] = field(default_factory=dict)
+    topology: Mapping[str, Any] | None = None
+    """The ingest's service graph (``GET /api/v1/topology``) after the drain."""
     error: str | None = None
 
 
@@ -72,6 +75,30 @@ def latency_histograms(records: Iterable[ClientRecord]) -> list[dict[str, Any]]:
             for k, h in sorted(groups.items())]
 
 
+def latency_series(records: Sequence[ClientRecord], bucket_s: float = 0.5) -> dict[str, Any] | None:
+    """Latency over time per path, in buckets of intended start time from the first request, so
+    the report can line it up with the fault timeline."""
+    if not records:
+        return None
+    t0 = min(r.intended_ns for r in records)
+    width = int(bucket_s * 1e9)
+    groups: dict[tuple[int, str], list[int]] = {}
+    errors: dict[tuple[int, str], int] = {}
+    for r in records:
+        key = ((r.intended_ns - t0) // width, r.path)
+        groups.setdefault(key, [])
+        if r.ok and r.latency_ns is not None:
+            groups[key].append(r.latency_ns)
+        else:
+            errors[key] = errors.get(key, 0) + 1
+    points = [{"t_s": round(b * bucket_s, 3), "path": path, "count": len(lat) + errors.get((b, path), 0),
+               "errors": errors.get((b, path), 0),
+               "p50_us": round(percentile(lat, 50) / 1e3) if lat else None,
+               "p99_us": round(percentile(lat, 99) / 1e3) if lat else None}
+              for (b, path), lat in sorted(groups.items())]
+    return {"bucket_s": bucket_s, "points": points}
+
+
 def request_summary(records: Sequence[ClientRecord]) -> dict[str, Any]:
     by_path: dict[str, dict[str, int]] = {}
     for r in records:
@@ -96,7 +123,8 @@ def scenario_json(o: ScenarioOutcome) -> dict[str, Any]:
         "settings": dict(o.settings), "checks": checks, "suppressed": suppressed,
         "requests": request_summary(o.records), "latency": latency_histograms(o.records),
         "timeline": [t.to_json() for t in o.timeline], "counters": dict(sorted(o.counters.items())),
-        "evidence": dict(o.evidence_counts),
+        "evidence": dict(o.evidence_counts), "series": latency_series(o.records),
+        "topology": dict(o.topology) if o.topology is not None else None,
     }  # fmt: skip
 
 

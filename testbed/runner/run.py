@@ -257,6 +257,7 @@ async def _run(sc: Scenario, sess: RunSession, run_id: str, http: aiohttp.Client
     v = verdict(results, sc.expected_findings, sc.fail_on, sc.name)
     out.verdict, out.status, out.reasons = v, v.status, v.reasons
     out.counters = dict(evidence.counters.values)
+    out.topology = await collect.get_json(http, f"{sess.middleware_url}/api/v1/topology")
     out.settings = _settings_json(sc, sess, drained)
     out.evidence_counts = {"spans": len(evidence.spans), "journal": len(evidence.journal),
                            "client": len(evidence.client), "ingest_requests": len(evidence.ingest),
@@ -280,7 +281,7 @@ async def _evidence(http: aiohttp.ClientSession, sess: RunSession, sc: Scenario,
     hits = await collect.ingest_hits(http, sess.middleware_url, needles, owner)
     if sess.gut.is_reference:
         messages = await bus_evidence.read_messages(sess.stack.nats_url, before.bus_seq)
-        hits += collect.bus_hits(messages, {k.encode(): v for k, v in keys.items()}, owner)
+        hits += collect.bus_hits(messages, {k.encode(): v for k, v in needles.items()}, owner)
     counters = Counters(_delta(await _counters(http, sess), before.counters)) if sess.gut.is_reference \
         else Counters(available=False)
     return replace(partial, spans=spans, ingest=ingest, canaries=tuple(planted), hits=tuple(hits), counters=counters)

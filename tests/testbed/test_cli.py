@@ -8,7 +8,7 @@ from testbed.cli import EXIT_NOT_BUILT, main
 
 
 def test_unbuilt_subcommand_exits_with_not_built(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["compare"]) == EXIT_NOT_BUILT
+    assert main(["selftest"]) == EXIT_NOT_BUILT
     captured = capsys.readouterr()
     assert "not built yet" in captured.err
     assert captured.out == ""
@@ -18,3 +18,18 @@ def test_unknown_subcommand_is_a_usage_error() -> None:
     with pytest.raises(SystemExit) as exc:
         main(["frobnicate"])
     assert exc.value.code == 2
+
+
+def test_compare_has_its_own_help_with_examples_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "examples:" in out and "exit status" in out
+
+
+def test_top_level_help_lists_examples_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "testbed run" in out and "exit status:" in out
