@@ -8,6 +8,7 @@ values left out (or ``null``) come from the ``OTEL_*`` variables by the preceden
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ import yaml
 
 from testbed.bus import BusSettings
 from testbed.errors import ConfigError
+from testbed.exporter.defects import exporter_defects
 from testbed.exporter.retry import MAX_RESPONSE_BYTES, RetryPolicy
 from testbed.exporter.sender import MAX_REQUEST_BYTES, SenderSettings
 from testbed.settings import BatchExplicit, BatchSettings, OtlpExplicit, resolve_batch, resolve_otlp
@@ -43,6 +45,8 @@ class ExporterConfig:
     """Longest wait of one pull request on the bus; bounds how fast a stop is noticed."""
     connect_timeout_s: float = 10.0
     """How long the start waits for the bus before failing."""
+    defects: frozenset[str] = frozenset()
+    """Seeded defects for ``testbed selftest`` (``testbed.exporter.defects``); empty in real use."""
 
 
 _SECTIONS: Final[dict[str, dict[str, tuple[type | tuple[type, ...], ...]]]] = {
@@ -100,8 +104,9 @@ def parse_config(data: Mapping[str, Any] | None, env: Mapping[str, str]) -> Expo
     if not isinstance(data, Mapping):
         raise ConfigError("top level: expected a mapping")
     for key in data:
-        if key not in _SECTIONS:
-            raise ConfigError(f"{key}: unknown section (allowed: {', '.join(_SECTIONS)})")
+        if key not in _SECTIONS and key != "defects":
+            raise ConfigError(f"{key}: unknown section (allowed: {', '.join([*_SECTIONS, 'defects'])})")
+    defects = exporter_defects(data.get("defects"), env)
     bus, otlp, batch, retry, metrics = (_section(data, n) for n in _SECTIONS)
     _positive("bus", bus, "ack_wait_s", "max_deliver", "max_ack_pending", "fetch_wait_s", "connect_timeout_s")
     _positive("batch", batch, "max_concurrent_exports")
@@ -114,11 +119,12 @@ def parse_config(data: Mapping[str, Any] | None, env: Mapping[str, str]) -> Expo
         bus=BusSettings(**bus),
         sender=_sender_settings(otlp, env),
         batch=batch_settings,
-        retry=_retry_policy(retry, batch_settings.export_timeout_s),
+        retry=dataclasses.replace(_retry_policy(retry, batch_settings.export_timeout_s), defects=defects),
         metrics=MetricsConfig(**metrics),
         max_concurrent_exports=max_concurrent,
         fetch_wait_s=fetch_wait_s,
         connect_timeout_s=connect_timeout_s,
+        defects=defects,
     )
 
 

@@ -42,6 +42,7 @@ from nats.js import JetStreamContext
 from testbed.bus import connect, ensure_consumer, ensure_stream
 from testbed.errors import TestbedError
 from testbed.exporter.config import ExporterConfig
+from testbed.exporter.defects import announce, corrupt_spans
 from testbed.exporter.encoder import validate
 from testbed.exporter.mapping import map_event
 from testbed.exporter.metrics import ExporterMetrics
@@ -115,6 +116,7 @@ class ExporterService:
         from testbed import __version__
 
         self._version = __version__
+        announce(self.config.defects)
         self._room = asyncio.Event()
         self._room.set()
         self._has_items = asyncio.Event()
@@ -171,7 +173,7 @@ class ExporterService:
     async def _accept(self, msg: Msg) -> None:
         self.metrics.events_consumed.inc()
         try:
-            spans = map_event(TraceEvent.from_json(msg.data), self._version)
+            spans = corrupt_spans(map_event(TraceEvent.from_json(msg.data), self._version), self.config.defects)
             validate(spans)
         except Exception:  # any defect in a bus message makes it malformed, never a crash
             self.metrics.events_dropped.labels(reason="malformed").inc()

@@ -22,6 +22,7 @@ from testbed import __version__
 from testbed.bus import BusSettings
 from testbed.gateway.auth import Authenticator
 from testbed.gateway.config import GatewayConfig
+from testbed.gateway.defects import announce, resolve, tag_resource
 from testbed.gateway.front import JSON_TYPE
 from testbed.gateway.handlers import CHAT_ROUTE, EMBEDDINGS_ROUTE, MODELS_ROUTE, chat_completions, embeddings, metrics, models
 from testbed.gateway.metrics import GatewayMetrics
@@ -55,12 +56,14 @@ def create_app(
                           bus=BusSettings(url=bus.url)),
         metrics_,
     )
-    resource = build_resource(config.resource, os.environ if environ is None else environ,
-                              instance_id=instance_id or str(uuid.uuid4()), host_name=socket.gethostname(),
-                              version=__version__)
+    env = os.environ if environ is None else environ
+    resource = build_resource(config.resource, env, instance_id=instance_id or str(uuid.uuid4()),
+                              host_name=socket.gethostname(), version=__version__)
+    announce(config.defects, "gateway")
     state = GatewayState(config=config, auth=Authenticator(config.api_keys), router=Router(config.models, rng),
                          metrics=metrics_, publisher=publisher, upstream=UpstreamClient(config.upstream),
-                         resource=resource, random_bytes=random_bytes)
+                         resource=tag_resource(resource, config.defects), random_bytes=random_bytes,
+                         defects=resolve(config.defects, env))
     app = web.Application(middlewares=[_openai_errors], client_max_size=MAX_REQUEST_BYTES)
     app[STATE] = state
     app.router.add_post(CHAT_ROUTE, chat_completions)

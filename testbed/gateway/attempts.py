@@ -20,6 +20,7 @@ from aiohttp import web
 
 from testbed import __version__
 from testbed.gateway.config import TargetConfig
+from testbed.gateway.defects import strip_trace_headers
 from testbed.gateway.events import AttemptRecord, RequestRecord
 from testbed.gateway.front import JSON_TYPE, FrontError, deliver
 from testbed.gateway.providers import RequestNotSupported, UpstreamError, UpstreamRequest, adapter_for
@@ -82,7 +83,7 @@ def record_success(state: GatewayState, attempt: AttemptRecord) -> None:
 
 async def _try(state: GatewayState, record: RequestRecord, attempt: AttemptRecord, adapter: ProviderAdapter,
                request: UpstreamRequest, on_success: OnSuccess) -> web.StreamResponse | UpstreamError:
-    headers = outbound_headers(request, record, attempt.span_id)
+    headers = strip_trace_headers(outbound_headers(request, record, attempt.span_id), state.defects.active)
     try:
         async with state.upstream.open(request, headers, attempt.target.timeout_s, record.stream) as resp:
             attempt.http_status = resp.status

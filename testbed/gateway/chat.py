@@ -20,6 +20,7 @@ from aiohttp import web
 from testbed.gateway.attempts import BadUpstreamBody, run_attempts
 from testbed.gateway.config import TargetConfig
 from testbed.gateway.content import StreamAccumulator
+from testbed.gateway.defects import LEAK_CONTENT_WHEN_EXCLUDED
 from testbed.gateway.events import AttemptRecord, RequestRecord
 from testbed.gateway.front import JSON_TYPE, FrontError, deliver
 from testbed.gateway.providers import StreamTranslator, UpstreamError, UpstreamRequest
@@ -52,7 +53,8 @@ async def serve_chat(request: web.Request, state: GatewayState, record: RequestR
     record.stream = stream
     options = body.get("stream_options")
     include_usage = stream and isinstance(options, dict) and options.get("include_usage") is True
-    capture = state.config.capture_content and not record.exclude
+    leak = LEAK_CONTENT_WHEN_EXCLUDED in state.defects  # seeded defect, selftest only
+    capture = state.config.capture_content and (not record.exclude or leak)
 
     def build(adapter: ProviderAdapter, target: TargetConfig) -> UpstreamRequest:
         return adapter.chat_request(target, body, stream)

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from testbed.errors import ConfigError
+from testbed.gateway.defects import gateway_defects
 
 ProviderFormat = Literal["openai", "anthropic", "gemini"]
 PROVIDER_FORMATS: Final = ("openai", "anthropic", "gemini")
@@ -102,6 +103,8 @@ class GatewayConfig:
     resource: Mapping[str, str] = field(default_factory=dict)
     trace: TraceConfig = field(default_factory=TraceConfig)
     upstream: UpstreamConfig = field(default_factory=UpstreamConfig)
+    defects: frozenset[str] = frozenset()
+    """Seeded defects for ``testbed selftest`` (``testbed.gateway.defects``); empty in real use."""
 
 
 def load_config(
@@ -129,7 +132,7 @@ def parse_config(
     data = lookup.substitute(data if data is not None else {}, "")
     top = _mapping(data, "")
     _only(top, "", {"listen", "api_keys", "exclude_request_data", "capture_content", "models", "bus",
-                    "resource", "trace", "upstream"})
+                    "resource", "trace", "upstream", "defects"})
     listen = _mapping(top.get("listen", {}), "listen")
     _only(listen, "listen", {"host", "port"})
     models = _models(top.get("models", {}))
@@ -144,6 +147,7 @@ def parse_config(
         resource=_resource(top.get("resource", {})),
         trace=_trace(top.get("trace", {})),
         upstream=_upstream(top.get("upstream", {})),
+        defects=gateway_defects(top.get("defects"), lookup.environ),
     )
 
 

@@ -7,8 +7,10 @@ from typing import Final
 
 from aiohttp import web
 
+from testbed.gateway.defects import stall_response
 from testbed.gateway.events import RequestRecord
 from testbed.gateway.providers.base import openai_error_body
+from testbed.gateway.state import STATE
 
 JSON_TYPE: Final = "application/json"
 
@@ -28,6 +30,9 @@ class FrontError(Exception):
 async def deliver(request: web.Request, response: web.StreamResponse, record: RequestRecord) -> web.StreamResponse:
     """Write a whole response now, so the SERVER span ends after its last byte (GW-03)."""
     record.status_code = response.status
+    state = request.app.get(STATE)
+    if state is not None and state.defects.stalls:  # seeded defect, selftest only
+        await stall_response(state.defects, state.upstream)
     try:
         await response.prepare(request)
         record.first_byte_ns = time.time_ns()

@@ -13,6 +13,7 @@ import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from functools import partial
 from typing import Any, Final
 
@@ -23,6 +24,7 @@ from testbed.gateway.auth import Authenticator
 from testbed.gateway.config import ApiKeyConfig, TargetConfig
 from testbed.gateway.attempts import run_attempts
 from testbed.gateway.chat import serve_chat
+from testbed.gateway.defects import LEAK_CONTENT_WHEN_EXCLUDED, NEW_TRACE_ALWAYS, corrupt_event
 from testbed.gateway.events import AttemptRecord, RequestRecord, build_event
 from testbed.gateway.front import JSON_TYPE, FrontError, deliver
 from testbed.gateway.providers import RequestNotSupported, UpstreamRequest, adapter_for
@@ -50,7 +52,8 @@ def _new_record(request: web.Request, state: GatewayState, operation: str, route
     headers = request.headers
     host = request.host.rsplit(":", 1)
     port = int(host[1]) if len(host) == 2 and host[1].isdigit() else None
-    trace = decide(headers.get("traceparent"), headers.getall("tracestate", []),
+    ignore = NEW_TRACE_ALWAYS in state.defects  # seeded defect, selftest only
+    trace = decide(None if ignore else headers.get("traceparent"), [] if ignore else headers.getall("tracestate", []),
                    restart=state.config.trace.restart_inbound, random_bytes=state.random_bytes)
     return RequestRecord(
         start_ns=time.time_ns(), trace=trace, server_span_id=new_span_id(state.random_bytes),
@@ -99,8 +102,13 @@ def _publish(state: GatewayState, record: RequestRecord) -> None:
 
 
 def _build(state: GatewayState, record: RequestRecord) -> TraceEvent:
-    return build_event(record, state.resource, event_id=str(uuid.uuid4()),
-                       capture_content=state.config.capture_content, finish=_finish_mapper)
+    leak = LEAK_CONTENT_WHEN_EXCLUDED in state.defects  # seeded defect, selftest only
+    event = build_event(replace(record, exclude=False) if leak else record, state.resource,
+                        event_id=str(uuid.uuid4()), capture_content=state.config.capture_content,
+                        finish=_finish_mapper)
+    if leak:
+        event = replace(event, excluded=record.exclude)
+    return corrupt_event(event, state.defects.active)
 
 
 async def handle_inference(request: web.Request, operation: str, route: str, serve: Serve) -> web.StreamResponse:

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from testbed.gateway.auth import Authenticator
 from testbed.gateway.config import GatewayConfig
+from testbed.gateway.defects import GatewayDefects
 from testbed.gateway.metrics import GatewayMetrics
 from testbed.gateway.publisher import Publisher
 from testbed.gateway.routing import Router
@@ -26,6 +27,8 @@ class GatewayState:
     upstream: UpstreamClient
     resource: dict[str, str]
     random_bytes: RandomBytes
+    defects: GatewayDefects = GatewayDefects()
+    """Seeded defects (selftest only); inert when empty."""
 
 
 STATE: Final = web.AppKey("gateway_state", GatewayState)

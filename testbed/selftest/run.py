@@ -1,0 +1,123 @@
+"""``testbed selftest``: prove every check catches its seeded defect and passes on the clean
+reference gateway (RUN-05).
+
+One stack serves the whole run. For each scenario named in the catalogue (scenarios with the same
+gateway knobs back to back): run it on the clean reference gateway, then once per defect of that
+scenario with that one defect switched on (only the component concerned is restarted). Each run
+goes through the runner's own ``run_scenario``, so the evidence, checks and verdicts are exactly
+those of ``testbed run``. A defect run's drain is capped at :data:`DEFECT_DRAIN_S`, since some
+defects lose spans on purpose and would otherwise hold the drain to its full deadline.
+
+``selftest_main(argv)`` returns 0 only when every clean run is sound and every defect is caught
+(see :mod:`testbed.selftest.judge`), 1 otherwise, 2 on a usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Final
+
+from testbed.errors import ConfigError
+from testbed.runner.cli_entry import select
+from testbed.runner.results import ScenarioOutcome
+from testbed.runner.run import RunSession, open_session, run_scenario
+from testbed.runner.scenario import Scenario
+from testbed.selftest.catalogue import Defect, by_name
+from testbed.selftest.judge import Catch, CleanJudgement, RunView, judge_clean, judge_defect, passed
+from testbed.selftest.switches import refuse_inherited_switches, switch
+from testbed.selftest.table import catalogue_table, clean_table, defect_table
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEFECT_DRAIN_S: Final = 8.0
+
+
+def view(out: ScenarioOutcome) -> RunView:
+    if out.verdict is None:
+        return RunView(error=out.error or f"no verdict ({out.status})")
+    return RunView(tuple(out.verdict.results), tuple(f for f, _ in out.verdict.suppressed))
+
+
+def plan(defects: Sequence[Defect], scenarios: Sequence[Scenario]) -> list[tuple[Scenario, list[Defect]]]:
+    """Scenarios in run order (same gateway knobs together), each with its defects."""
+    ordered = sorted(scenarios, key=lambda s: (s.stack.exclude_request_data, not s.stack.capture_content, s.name))
+    return [(sc, [d for d in defects if d.scenario == sc.name]) for sc in ordered]
+
+
+def _line(text: str) -> None:
+    print(text, flush=True)
+
+
+async def _one(sc: Scenario, sess: RunSession, run_id: str, label: str) -> ScenarioOutcome:
+    started = time.monotonic()
+    out = await run_scenario(sc, sess, run_id)
+    _line(f"{out.status:>12}  {sc.name} [{label}]  ({time.monotonic() - started:.1f}s)")
+    return out
+
+
+async def run_selftest(defects: Sequence[Defect], scenarios: Sequence[Scenario],
+                       run_id: str) -> tuple[list[CleanJudgement], list[Catch]]:
+    steps = plan(defects, scenarios)
+    first = steps[0][0].stack
+    workdir = Path(tempfile.mkdtemp(prefix="testbed-selftest-"))
+    sess = await asyncio.to_thread(open_session, workdir, None, first.exclude_request_data, first.capture_content)
+    cleans: list[CleanJudgement] = []
+    catches: list[Catch] = []
+    try:
+        for sc, mine in steps:
+            await asyncio.to_thread(switch, sess, None)
+            clean = view(await _one(sc, sess, run_id, "clean"))
+            cleans.append(judge_clean(sc.name, clean, {d.check for d in mine}))
+            for d in mine:
+                await asyncio.to_thread(switch, sess, d)
+                variant = replace(sc, drain_timeout_s=min(sc.drain_timeout_s, DEFECT_DRAIN_S))
+                catches.append(judge_defect(d, view(await _one(variant, sess, run_id, d.name)), clean))
+    finally:
+        await asyncio.to_thread(sess.close)
+    return cleans, catches
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="testbed selftest",
+                                description="prove each check catches its seeded defect (RUN-05)")
+    p.add_argument("--defect", action="append", default=[], metavar="NAME",
+                   help="run only this defect (repeatable); default: the whole catalogue")
+    p.add_argument("--list", action="store_true", help="print the defect catalogue and exit")
+    return p
+
+
+def selftest_main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        defects = by_name(args.defect)
+    except KeyError as exc:
+        print(f"testbed: unknown defect {exc.args[0]!r} (see --list)", file=sys.stderr)
+        return EXIT_USAGE
+    if args.list:
+        _line(catalogue_table(defects))
+        return EXIT_OK
+    try:
+        refuse_inherited_switches()
+        scenarios = select(sorted({d.scenario for d in defects}))
+    except ConfigError as exc:
+        print(f"testbed: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    run_id = "selftest-" + time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+    started = time.monotonic()
+    cleans, catches = asyncio.run(run_selftest(defects, scenarios, run_id))
+    ok = passed(cleans, catches)
+    _line("")
+    _line(clean_table(cleans))
+    _line("")
+    _line(defect_table(catches))
+    caught = sum(c.caught for c in catches)
+    _line(f"\ntestbed selftest: {'passed' if ok else 'FAILED'}: {caught}/{len(catches)} defects caught, "
+          f"{sum(c.ok for c in cleans)}/{len(cleans)} clean runs sound ({time.monotonic() - started:.0f}s)")
+    return EXIT_OK if ok else EXIT_FAILED
