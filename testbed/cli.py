@@ -1,7 +1,6 @@
 """The ``testbed`` command line: argument parsing and exit codes only.
 
-Exit codes: 0 success; 1 a check failed (or a command failed); 2 usage or configuration error;
-3 a feature that is not built yet.
+Exit codes: 0 success; 1 a check failed (or a command failed); 2 usage or configuration error.
 """
 
 from __future__ import annotations
@@ -10,7 +9,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from testbed.errors import ConfigError, NotBuiltError, TestbedError
+from testbed.errors import ConfigError, TestbedError
 
 EPILOG = """\
 examples:
@@ -25,20 +24,11 @@ exit status:
   0  success (every scenario passed; no regression)
   1  a check failed, a scenario was inconclusive or broke, or a regression was found
   2  usage or configuration error (the message names the file and key)
-  3  a feature that is not built yet
 """
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-EXIT_NOT_BUILT = 3
-
-
-def _not_built(name: str) -> Callable[[argparse.Namespace], int]:
-    def run(_: argparse.Namespace) -> int:
-        raise NotBuiltError(f"'testbed {name}' is not built yet")
-
-    return run
 
 
 def _exporter(args: argparse.Namespace) -> int:
@@ -69,6 +59,12 @@ def _run(args: argparse.Namespace) -> int:
     from testbed.runner.cli_entry import run_command
 
     return run_command(list(args.scenarios), args.gateway, args.out)
+
+
+def _selftest(args: argparse.Namespace) -> int:
+    from testbed.selftest.run import selftest_main
+
+    return selftest_main(list(args.args))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,11 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="CI gate: compare two results.json files, print a Markdown summary (see 'testbed compare --help')",
     )
     compare.add_argument("args", nargs=argparse.REMAINDER)
-    for name, help_text in (
-        ("selftest", "prove each check catches its seeded defect"),
-    ):
-        p = sub.add_parser(name, help=help_text)
-        p.set_defaults(func=_not_built(name))
+    selftest = sub.add_parser(
+        "selftest", add_help=False,
+        help="prove each check catches its seeded defect and passes on the clean gateway (see 'testbed selftest --help')",
+    )
+    selftest.add_argument("args", nargs=argparse.REMAINDER)
+    selftest.set_defaults(func=_selftest)
     return parser
 
 
@@ -121,13 +118,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from testbed.report.compare_cli import compare_main
 
         return compare_main(argv[1:])
+    if argv[:1] == ["selftest"]:
+        from testbed.selftest.run import selftest_main
+
+        return selftest_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except NotBuiltError as exc:
-        print(f"testbed: {exc}", file=sys.stderr)
-        return EXIT_NOT_BUILT
     except ConfigError as exc:
         print(f"testbed: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE

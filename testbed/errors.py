@@ -2,7 +2,6 @@
 
     TestbedError
      ├── ConfigError          a config or scenario file is wrong; the message names the key path
-     ├── NotBuiltError        a subcommand whose feature does not exist yet
      ├── WaitTimeout          a condition was not met before its deadline
      └── ProcessStartError    a child process exited or never printed its ready line
 """
@@ -18,10 +17,6 @@ class TestbedError(Exception):
 
 class ConfigError(TestbedError):
     """A configuration or scenario file is invalid; the message names the file and key path."""
-
-
-class NotBuiltError(TestbedError):
-    """The requested feature is not built yet; raised instead of producing fake output."""
 
 
 class WaitTimeout(TestbedError):
