@@ -29,15 +29,32 @@ class PropagationCheck:
         entries = gateway_entries(evidence)
         traces = spans_by_trace(evidence.spans)
         judged = 0
-        for r in (r for r in evidence.client if r.path == "gateway" and r.status is not None):
+        tied: set[int] = set()
+        requests = [r for r in evidence.client if r.path == "gateway" and r.status is not None]
+        for r in requests:
             mine = entries_for_request(r, entries)
+            tied |= {id(e) for e in mine}
             spans = _spans_of(r, mine, traces, evidence.spans)
             if not spans and not mine:
                 continue
             judged += 1
             check_request(r, mine, spans, st.restart_inbound, sink)
+        judged += _untied(requests, [e for e in entries if id(e) not in tied], sink)
         reason = "" if judged else "no gateway request could be tied to spans or upstream requests"
         return conclude(NAME, SPEC_IDS, sink.findings, inconclusive=reason, details={"requests": judged})
+
+
+def _untied(requests: Sequence[ClientRecord], entries: Sequence[JournalEntry], sink: FindingSink) -> int:
+    """Upstream requests no client request could be tied to: without a traceparent they cannot be,
+    since the trace-id is what ties them, so a gateway that drops the header is caught here."""
+    missing = [e for e in entries if e.traceparent is None]
+    if not missing:
+        return 0
+    sent = any(parse_traceparent(r.traceparent) is not None for r in requests)
+    sid, sev = ("PROP-03", "violation") if sent else ("PROP-07", "warning")
+    sink.add(sid, sev, "missing", f"{len(missing)} upstream request(s) carry no traceparent",
+             expected="traceparent on every upstream request", actual=len(missing))
+    return len(missing)
 
 
 def _spans_of(r: ClientRecord, entries: Sequence[JournalEntry], traces: dict[str, list[SpanView]],

@@ -40,5 +40,8 @@ def exporter_config(settings: StackSettings, middleware_url: str, nats_url: str,
         "metrics": {"host": host, "port": 0},
     }
     for section, values in settings.exporter_overrides.items():
-        config.setdefault(section, {}).update(values)
+        if isinstance(values, dict) and isinstance(config.get(section), dict):
+            config[section].update(values)
+        else:
+            config[section] = values  # a new section, or a list-valued one such as ``defects``
     return config

@@ -123,3 +123,18 @@ def test_invalid_traceparents_are_rejected_PROP_06(header: str) -> None:
 def test_higher_version_is_parsed_by_version_00_rules_PROP_06() -> None:
     tp = parse_traceparent("01-" + "1" * 32 + "-" + "2" * 16 + "-03-future")
     assert tp is not None and tp.random and tp.sampled
+
+
+def _journal_headers(ev: Evidence, drop: tuple[str, ...]) -> Evidence:
+    """The journal as a real gateway leaves it: it forwards no correlation header."""
+    journal = tuple(replace(e, headers={k: v for k, v in e.headers.items() if k not in drop}) for e in ev.journal)
+    return replace(ev, journal=journal)
+
+
+def test_upstream_requests_tied_only_by_their_trace_id_pass() -> None:
+    assert CHECK.run(_journal_headers(evidence(2), ("x-testbed-correlation-id",))).outcome == "passed"
+
+
+def test_a_gateway_that_drops_traceparent_upstream_is_caught_even_when_untied_PROP_03() -> None:
+    ev = _journal_headers(evidence(2), ("x-testbed-correlation-id", "traceparent"))
+    assert ("PROP-03", "violation") in ids(CHECK.run(ev))
