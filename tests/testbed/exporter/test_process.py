@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -30,14 +29,6 @@ from tests.testbed.exporter.test_service import (
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def nats_server() -> Iterator[NatsServer]:
-    server = NatsServer()
-    server.start()
-    yield server
-    server.close()
 
 
 def write_config(tmp_path: Path, nats: NatsServer, names: dict[str, str], endpoint: str, ack_wait_s: float) -> str:

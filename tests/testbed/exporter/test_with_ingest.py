@@ -6,7 +6,7 @@ and the retries are visible in the ingest's request log (OTLP-08, LOSS-02)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -23,14 +23,6 @@ from tests.testbed.exporter.test_service import expected_keys, make_config, publ
 
 pytestmark = pytest.mark.e2e
 KEY = "mw-ingest-key-1"
-
-
-@pytest.fixture(scope="module")
-def nats_server() -> Iterator[NatsServer]:
-    server = NatsServer()
-    server.start()
-    yield server
-    server.close()
 
 
 @pytest.fixture

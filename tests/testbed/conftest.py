@@ -1,23 +1,14 @@
-"""Fixtures for the defect tests that need a running gateway: a real nats-server and the fake
-providers in-process (the gateway itself is started per test with its defects)."""
+"""Fixtures shared by the gateway and selftest suites: the fake providers in-process, with the
+behaviour rules the gateway tests rely on."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
-from testbed.bus import NatsServer
 from testbed.serving import start_site
 from tests.testbed.gateway.support import BEHAVIOURS
-
-
-@pytest.fixture(scope="module")
-def nats_server() -> Iterator[NatsServer]:
-    server = NatsServer()
-    server.start()
-    yield server
-    server.close()
 
 
 @pytest.fixture
