@@ -9,14 +9,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from testbed.serving import ready_line, wait_for_stop_signal
+from testbed.serving import ready_line, run_process, wait_for_stop_signal
 
 from fake_middleware.auth import AUTH_MODES
 from fake_middleware.otlp import DEFAULT_MAX_REQUEST_BYTES
 from fake_middleware.server import MiddlewareServer
 from fake_middleware.settings import Settings, parse_keys
 from fake_middleware.store import DEFAULT_RAW_BYTES_LIMIT
-import testbed.loop
 
 SERVICE = "fake-middleware"
 
@@ -57,11 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    try:
-        testbed.loop.run(serve(args))
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return run_process(serve(args))
 
 
 if __name__ == "__main__":

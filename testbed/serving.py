@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 import sys
+from collections.abc import Coroutine
 from typing import Any
 
 from aiohttp import web
@@ -67,11 +69,19 @@ async def serve_until_signal(
         await runner.cleanup()
 
 
-def run_server(app: web.Application, host: str, port: int, service: str, **extra: Any) -> int:
-    """Blocking entry point for ``__main__`` modules; returns the process exit status."""
+def run_process(main: Coroutine[Any, Any, None]) -> int:
+    """Blocking entry point of a server process: warnings and errors logged to stderr, ``main``
+    run on the fastest loop until it returns (after a stop signal); the exit status is 0."""
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        testbed.loop.run(serve_until_signal(app, host, port, service, **extra))
+        testbed.loop.run(main)
     except KeyboardInterrupt:
         pass
     sys.stdout.flush()
     return 0
+
+
+def run_server(app: web.Application, host: str, port: int, service: str, **extra: Any) -> int:
+    """Blocking entry point for ``__main__`` modules; returns the process exit status."""
+    return run_process(serve_until_signal(app, host, port, service, **extra))

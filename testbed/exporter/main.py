@@ -7,13 +7,10 @@ once it consumes from the bus and serves ``/metrics``. A configuration problem r
 
 from __future__ import annotations
 
-import logging
-import sys
 
 from testbed.exporter.config import load_config
 from testbed.exporter.service import ExporterService
-from testbed.serving import ready_line, wait_for_stop_signal
-import testbed.loop
+from testbed.serving import ready_line, run_process, wait_for_stop_signal
 
 
 async def serve(config_path: str | None) -> None:
@@ -30,10 +27,4 @@ async def serve(config_path: str | None) -> None:
 
 def run_exporter(config_path: str | None) -> int:
     """Blocking entry point; returns the process exit status (0 after a clean drain)."""
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    try:
-        testbed.loop.run(serve(config_path))
-    except KeyboardInterrupt:
-        pass
-    sys.stdout.flush()
-    return 0
+    return run_process(serve(config_path))

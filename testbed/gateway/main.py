@@ -6,13 +6,10 @@ once listening, and serves until SIGINT/SIGTERM; the exit status is 0 after a cl
 
 from __future__ import annotations
 
-import logging
-import sys
 
 from testbed.gateway.app import create_app
 from testbed.gateway.config import load_config
-from testbed.serving import ready_line, start_site, wait_for_stop_signal
-import testbed.loop
+from testbed.serving import ready_line, run_process, start_site, wait_for_stop_signal
 
 
 async def serve(config_path: str) -> None:
@@ -28,11 +25,4 @@ async def serve(config_path: str) -> None:
 
 def run_gateway(config_path: str) -> int:
     """Blocking: load the config (ConfigError propagates), serve until a stop signal."""
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        testbed.loop.run(serve(config_path))
-    except KeyboardInterrupt:
-        pass
-    sys.stdout.flush()
-    return 0
+    return run_process(serve(config_path))

@@ -1,4 +1,4 @@
-"""The exporter as its own process (``python -m testbed.exporter --config FILE``): the ready line,
+"""The exporter as its own process (``testbed exporter --config FILE``): the ready line,
 ``/metrics``, a clean exit on SIGTERM, a clear configuration error for grpc, and SIGKILL mid-export
 losing nothing once another exporter takes over (EXP-05, GW-10)."""
 
@@ -53,7 +53,7 @@ async def test_ready_line_metrics_and_clean_exit_on_sigterm(nats_server: NatsSer
     server = await start_receiver(receiver)
     bus = names()
     path = write_config(tmp_path, nats_server, bus, str(server.make_url("/v1/traces")), 30)
-    proc = await asyncio.to_thread(start_server, python_module_argv("testbed.exporter", "--config", path))
+    proc = await asyncio.to_thread(start_server, python_module_argv("testbed", "exporter", "--config", path))
     try:
         assert proc.ready["service"] == "exporter"
         assert proc.ready["metrics"] == proc.ready["url"] + "/metrics"
@@ -75,7 +75,7 @@ async def test_ready_line_metrics_and_clean_exit_on_sigterm(nats_server: NatsSer
 def test_grpc_protocol_is_refused_at_start_with_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("otlp:\n  protocol: grpc\n", encoding="utf-8")
-    done = subprocess.run(python_module_argv("testbed.exporter", "--config", str(path)),
+    done = subprocess.run(python_module_argv("testbed", "exporter", "--config", str(path)),
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "grpc" in done.stderr and "otlp.protocol" in done.stderr
@@ -89,7 +89,7 @@ async def test_sigkill_mid_export_loses_nothing_once_another_exporter_runs(nats_
     events = [event() for _ in range(10)]
     await publish(nats_server, bus, events)
     path = write_config(tmp_path, nats_server, bus, str(stuck_server.make_url("/v1/traces")), 2)
-    proc = await asyncio.to_thread(start_server, python_module_argv("testbed.exporter", "--config", path))
+    proc = await asyncio.to_thread(start_server, python_module_argv("testbed", "exporter", "--config", path))
     try:
         await stuck.wait_for(lambda r: r.arrivals >= 1)
         assert (await consumer_state(nats_server, bus))[1] > 0
@@ -117,7 +117,7 @@ def test_an_unreachable_bus_fails_the_start_with_a_clear_error(tmp_path: Path) -
         port = s.getsockname()[1]
     path = tmp_path / "nobus.yaml"
     path.write_text(f"bus:\n  url: nats://127.0.0.1:{port}\n  connect_timeout_s: 1\n", encoding="utf-8")
-    done = subprocess.run(python_module_argv("testbed.exporter", "--config", str(path)),
+    done = subprocess.run(python_module_argv("testbed", "exporter", "--config", str(path)),
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "cannot reach the bus" in done.stderr and "Traceback" not in done.stderr

@@ -1,4 +1,4 @@
-"""The gateway as a process (``python -m testbed.gateway --config FILE``, the code behind
+"""The gateway as a process (``testbed gateway --config FILE``, the code behind
 ``testbed gateway``): it prints the ready line with its metrics URL, serves, and exits 0 on SIGTERM;
 a bad config exits 2 naming the key path. Also the resource rules (GW-05, SPEC 5.1)."""
 
@@ -23,7 +23,7 @@ def test_the_process_prints_its_ready_line_and_stops_cleanly_on_sigterm(tmp_path
     path = tmp_path / "gateway.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     env = {"gateway_port": "0", "nats_url": "nats://127.0.0.1:9", "providers_url": "http://127.0.0.1:9"}
-    proc = start_server(python_module_argv("testbed.gateway", "--config", str(path)), env=env, timeout=60)
+    proc = start_server(python_module_argv("testbed", "gateway", "--config", str(path)), env=env, timeout=60)
     try:
         assert proc.ready["service"] == "gateway"
         assert proc.ready["metrics"] == proc.url + "/metrics"
@@ -39,7 +39,7 @@ def test_the_process_prints_its_ready_line_and_stops_cleanly_on_sigterm(tmp_path
 def test_a_bad_config_exits_2_and_names_the_key(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("listen: {port: many}\n", encoding="utf-8")
-    done = subprocess.run(python_module_argv("testbed.gateway", "--config", str(path)), capture_output=True,
+    done = subprocess.run(python_module_argv("testbed", "gateway", "--config", str(path)), capture_output=True,
                           text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert done.returncode == 2 and "listen.port" in done.stderr
 

@@ -44,7 +44,7 @@ def test_the_plan_groups_scenarios_by_gateway_knobs_and_attaches_their_defects()
 @pytest.mark.e2e
 @pytest.mark.slow
 def test_a_selftest_run_catches_wrong_usage_and_passes_the_clean_gateway() -> None:
-    done = subprocess.run([sys.executable, "-m", "testbed.selftest", "--defect", "wrong_usage"],
+    done = subprocess.run([sys.executable, "-m", "testbed", "selftest", "--defect", "wrong_usage"],
                           capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
     row = next(line for line in done.stdout.splitlines() if line.startswith("wrong_usage"))
