@@ -25,14 +25,12 @@ The span defects are applied by :func:`corrupt_spans` after mapping; the retry d
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections.abc import Mapping
 from typing import Any, Final
 
-from testbed.errors import ConfigError
+from testbed.defect_switches import RESOURCE_ATTRIBUTE, parse_defects
 from testbed.exporter.spans import KIND_CLIENT, KIND_INTERNAL, KIND_SERVER, SpanRecord
 
-log = logging.getLogger(__name__)
 
 WRONG_SPAN_KIND: Final = "wrong_span_kind"
 DEPRECATED_ATTRIBUTE_NAMES: Final = "deprecated_attribute_names"
@@ -50,8 +48,6 @@ EXPORTER_DEFECTS: Final = frozenset({
 DEFECTS_ENV: Final = "TESTBED_EXPORTER_DEFECTS"
 """Comma-separated exporter defect names, merged with the config's ``defects``. Default: none."""
 
-RESOURCE_ATTRIBUTE: Final = "testbed.defects"
-
 DEPRECATED_NAMES: Final = {
     "gen_ai.provider.name": "gen_ai.system",
     "gen_ai.usage.input_tokens": "gen_ai.usage.prompt_tokens",
@@ -60,37 +56,9 @@ DEPRECATED_NAMES: Final = {
 """Current name -> the deprecated name ``deprecated_attribute_names`` writes instead (SPEC 2.6)."""
 
 
-def _switches(value: Any, path: str) -> list[tuple[str, bool]]:
-    """(name, on) pairs from a comma-separated string, a list of names or a mapping name -> bool."""
-    if isinstance(value, str):
-        return [(v.strip(), True) for v in value.split(",") if v.strip()]
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return [(v, True) for v in value]
-    if isinstance(value, Mapping):
-        for name, on in value.items():
-            if not isinstance(on, bool):
-                raise ConfigError(f"{path}.{name}: expected true or false")
-        return [(str(name), on) for name, on in value.items()]
-    raise ConfigError(f"{path}: expected a list of defect names or a mapping of name: true")
-
-
 def exporter_defects(config_value: Any, environ: Mapping[str, str]) -> frozenset[str]:
     """The config's ``defects`` merged with :data:`DEFECTS_ENV`; unknown names raise ConfigError."""
-    out: set[str] = set()
-    for value, path in ((config_value, "defects"), (environ.get(DEFECTS_ENV), DEFECTS_ENV)):
-        if value is None:
-            continue
-        for name, on in _switches(value, path):
-            if name not in EXPORTER_DEFECTS:
-                raise ConfigError(f"{path}: unknown defect {name!r} (known: {', '.join(sorted(EXPORTER_DEFECTS))})")
-            if on:
-                out.add(name)
-    return frozenset(out)
-
-
-def announce(active: frozenset[str]) -> None:
-    if active:
-        log.warning("seeded defects active: %s (exporter; for testbed selftest only)", ", ".join(sorted(active)))
+    return parse_defects(config_value, environ, DEFECTS_ENV, EXPORTER_DEFECTS)
 
 
 def corrupt_spans(spans: list[SpanRecord], active: frozenset[str]) -> list[SpanRecord]:

@@ -42,7 +42,8 @@ from nats.js import JetStreamContext
 from testbed.bus import connect, ensure_consumer, ensure_stream
 from testbed.errors import TestbedError
 from testbed.exporter.config import ExporterConfig
-from testbed.exporter.defects import announce, corrupt_spans
+from testbed.defect_switches import announce
+from testbed.exporter.defects import corrupt_spans
 from testbed.exporter.encoder import validate
 from testbed.exporter.mapping import map_event
 from testbed.exporter.metrics import ExporterMetrics
@@ -116,7 +117,7 @@ class ExporterService:
         from testbed import __version__
 
         self._version = __version__
-        announce(self.config.defects)
+        announce(self.config.defects, "exporter")
         self._room = asyncio.Event()
         self._room.set()
         self._has_items = asyncio.Event()

@@ -22,7 +22,8 @@ from testbed import __version__
 from testbed.bus import BusSettings
 from testbed.gateway.auth import Authenticator
 from testbed.gateway.config import GatewayConfig
-from testbed.gateway.defects import announce, resolve, tag_resource
+from testbed.defect_switches import announce, tag_resource
+from testbed.gateway.defects import resolve
 from testbed.gateway.front import JSON_TYPE
 from testbed.gateway.handlers import CHAT_ROUTE, EMBEDDINGS_ROUTE, MODELS_ROUTE, chat_completions, embeddings, metrics, models
 from testbed.gateway.metrics import GatewayMetrics

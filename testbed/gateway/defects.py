@@ -29,18 +29,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
 
-from testbed.errors import ConfigError
+from testbed.defect_switches import parse_defects
 from testbed.trace_event import Attempt, TraceEvent, Usage
 
 if TYPE_CHECKING:
     from testbed.gateway.upstream import UpstreamClient
 
-log = logging.getLogger(__name__)
 
 LEAK_CONTENT_WHEN_EXCLUDED: Final = "leak_content_when_excluded"
 PUBLISH_IN_REQUEST_PATH: Final = "publish_in_request_path"
@@ -60,46 +58,13 @@ GATEWAY_DEFECTS: Final = frozenset({
 DEFECTS_ENV: Final = "TESTBED_GATEWAY_DEFECTS"
 """Comma-separated gateway defect names, merged with the config's ``defects`` list. Default: none."""
 
-RESOURCE_ATTRIBUTE: Final = "testbed.defects"
-"""Resource attribute naming the active defects (comma-separated, sorted)."""
-
 STALL_S: Final = 0.05
 """The blocking call of ``stall_request_path``: twice the shipped 25 ms p99 overhead budget."""
 
 
-def parse_defect_names(value: Any, path: str, known: frozenset[str]) -> frozenset[str]:
-    """Validate a list of defect names (or a comma-separated string) against ``known``."""
-    if value is None:
-        return frozenset()
-    if isinstance(value, str):
-        items: list[Any] = [v.strip() for v in value.split(",") if v.strip()]
-    elif isinstance(value, list):
-        items = value
-    else:
-        raise ConfigError(f"{path}: expected a list of defect names")
-    for i, name in enumerate(items):
-        where = path if isinstance(value, str) else f"{path}[{i}]"
-        if not isinstance(name, str) or name not in known:
-            raise ConfigError(f"{where}: unknown defect {name!r} (known: {', '.join(sorted(known))})")
-    return frozenset(items)
-
-
 def gateway_defects(config_value: Any, environ: Mapping[str, str]) -> frozenset[str]:
     """The config's ``defects`` merged with :data:`DEFECTS_ENV`; unknown names raise ConfigError."""
-    return parse_defect_names(config_value, "defects", GATEWAY_DEFECTS) | parse_defect_names(
-        environ.get(DEFECTS_ENV), DEFECTS_ENV, GATEWAY_DEFECTS)
-
-
-def tag_resource(resource: dict[str, str], active: Iterable[str]) -> dict[str, str]:
-    """The resource with ``testbed.defects`` added when any defect is on."""
-    names = sorted(active)
-    return {**resource, RESOURCE_ATTRIBUTE: ",".join(names)} if names else resource
-
-
-def announce(active: Iterable[str], component: str) -> None:
-    names = sorted(active)
-    if names:
-        log.warning("seeded defects active: %s (%s; for testbed selftest only)", ", ".join(names), component)
+    return parse_defects(config_value, environ, DEFECTS_ENV, GATEWAY_DEFECTS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,8 @@ changes exactly what it claims in the span mapping or the retry decision, and no
 
 from __future__ import annotations
 
+import re
+
 import dataclasses
 import random
 
@@ -53,14 +55,14 @@ def test_the_variable_is_merged_with_the_config() -> None:
 
 
 @pytest.mark.parametrize(("data", "env", "path"), [
-    ({"defects": ["retry_on_400", "retry_on_401"]}, {}, "defects"),
-    ({"defects": {"retry_on_401": False}}, {}, "defects"),
+    ({"defects": ["retry_on_400", "retry_on_401"]}, {}, "defects[1]"),
+    ({"defects": {"retry_on_401": False}}, {}, "defects.retry_on_401"),
     ({"defects": {"retry_on_400": "yes"}}, {}, "defects.retry_on_400"),
     ({"defects": 3}, {}, "defects"),
     ({}, {DEFECTS_ENV: "typo"}, DEFECTS_ENV),
 ])
 def test_an_unknown_or_malformed_defect_is_refused_naming_the_key(data: dict, env: dict, path: str) -> None:
-    with pytest.raises(ConfigError, match=rf"^{path}: "):
+    with pytest.raises(ConfigError, match=rf"^{re.escape(path)}: "):
         parse_config(data, env)
 
 

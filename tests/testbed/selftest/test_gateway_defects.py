@@ -12,8 +12,9 @@ from testbed.errors import ConfigError
 from testbed.gateway.config import parse_config
 from testbed.gateway.defects import (
     DEFECTS_ENV, DROP_STREAM_USAGE, DROP_TRACEPARENT, END_SPAN_AT_HEADERS, PUBLISH_IN_REQUEST_PATH,
-    STALL_REQUEST_PATH, WRONG_USAGE, corrupt_event, resolve, strip_trace_headers, tag_resource,
+    STALL_REQUEST_PATH, WRONG_USAGE, corrupt_event, resolve, strip_trace_headers,
 )
+from testbed.defect_switches import tag_resource
 from testbed.trace_event import RequestInfo, ResponseInfo, Usage
 from tests.testbed.exporter.events import T0, attempt, event
 
@@ -38,7 +39,7 @@ def test_the_config_list_and_the_variable_are_merged() -> None:
 @pytest.mark.parametrize(("data", "env", "path"), [
     ({"defects": ["wrong_usage", "wrong_usages"]}, {}, r"defects\[1\]"),
     ({"defects": "nope"}, {}, "defects"),
-    ({"defects": {"wrong_usage": True}}, {}, "defects"),
+    ({"defects": {"wrong_usage": "yes"}}, {}, r"defects\.wrong_usage"),
     ({}, {DEFECTS_ENV: "wrong_usage,leak_everything"}, DEFECTS_ENV),
 ])
 def test_an_unknown_defect_is_refused_naming_the_key_path(data: dict, env: dict, path: str) -> None:
