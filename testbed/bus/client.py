@@ -31,8 +31,9 @@ class BusSettings:
     max_bytes: int = 512 * 1024 * 1024
     max_age_s: float = 24 * 3600.0
     duplicate_window_s: float = 120.0
-    ack_wait_s: float = 60.0
-    """Longer than one export deadline (30 s), so an in-flight batch is not redelivered."""
+    ack_wait_s: float = 10.0
+    """How long a crashed exporter's messages wait before redelivery; a live exporter keeps the
+    timer running for the messages it holds (in-progress heartbeats), however long an export takes."""
     max_deliver: int = 10
     max_ack_pending: int = 20_000
 

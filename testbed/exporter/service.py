@@ -18,7 +18,9 @@ Every pulled message ends in exactly one way:
 
 ``stop()`` (SIGTERM) stops pulling, lets in-flight exports finish within the export timeout, then
 interrupts their backoff waits and NAKs whatever is left. ``abort()`` imitates SIGKILL: nothing is
-acked or NAKed, and the bus redelivers after ``ack_wait``.
+acked or NAKed, and the bus redelivers after ``ack_wait``. While the exporter lives, a heartbeat
+marks every message it holds as in progress every third of ``ack_wait``, so ``ack_wait`` can stay
+short (10 s) although one export may take its whole 30 s deadline.
 
 The HTTP session has no tracing hooks: the exporter never traces its own OTLP requests (GW-07).
 """
@@ -147,7 +149,7 @@ class ExporterService:
             )
         self._pull_task = asyncio.create_task(self._pull_loop())
         self._batch_task = asyncio.create_task(self._batch_loop())
-        self._tasks = [self._pull_task, self._batch_task]
+        self._tasks = [self._pull_task, self._batch_task, asyncio.create_task(self._heartbeat_loop())]
 
     # ---- consuming -------------------------------------------------------------------------
 
@@ -191,6 +193,17 @@ class ExporterService:
         self._has_items.set()
         if self._buffered_spans >= self.config.batch.max_export_batch_size:
             self._batch_full.set()
+
+    async def _heartbeat_loop(self) -> None:
+        """Keep every held message's ack timer running while it waits or is exported: the bus then
+        redelivers only what a crashed exporter held, after a short ``ack_wait`` instead of a long
+        one sized to outlast the export deadline (GW-10, EXP-05)."""
+        period = self.config.bus.ack_wait_s / 3
+        while True:
+            await asyncio.sleep(period)
+            for item in list(self._unfinished):
+                with contextlib.suppress(Exception):
+                    await item.msg.in_progress()
 
     def _queue_delta(self, delta: int) -> None:
         self._queued_spans += delta

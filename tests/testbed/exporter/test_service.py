@@ -292,3 +292,25 @@ async def test_metrics_endpoint_serves_the_normative_names_exp_06(
     for name in ("testbed_exporter_spans_dropped_total", "testbed_exporter_export_retries_total"):
         assert f'{name}{{reason="' in text, name  # labelled series exist at 0 before any drop
     await server.close()
+
+
+async def test_a_held_message_is_not_redelivered_while_its_export_outlasts_ack_wait_gw_10(
+    nats_server: NatsServer, bus_names: dict[str, str], services: list[ExporterService]
+) -> None:
+    """In-progress heartbeats keep the ack timer running: a second exporter on the same durable
+    never sees the message the first one is still exporting, though ack_wait passes three times."""
+    events = [event()]
+    await publish(nats_server, bus_names, events)
+    receiver = Receiver()
+    receiver.hold = asyncio.Event()
+    server = await start_receiver(receiver)
+    config = make_config(nats_server, bus_names, str(server.make_url("/v1/traces")),
+                         bus={"ack_wait_s": 1}, otlp={"timeout_ms": 20000})
+    await run(config, services)
+    await receiver.wait_for(lambda r: r.arrivals >= 1)
+    await run(config, services)
+    with pytest.raises(asyncio.TimeoutError):
+        await receiver.wait_for(lambda r: r.arrivals >= 2, timeout=3.5)
+    receiver.hold.set()
+    await wait_all_settled(nats_server, bus_names)
+    assert sorted(receiver.accepted_keys()) == sorted(expected_keys(events))
