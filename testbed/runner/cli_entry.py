@@ -17,6 +17,7 @@ from pathlib import Path
 
 from testbed.errors import ConfigError
 from testbed.report.writer import write_reports
+from testbed.runner.progress import Progress
 from testbed.runner.results import ScenarioOutcome, environment, overall_status, results_json
 from testbed.runner.run import PROFILES_DIR, open_session, run_scenario
 from testbed.runner.scenario import Scenario, load_scenarios
@@ -66,10 +67,11 @@ async def run_all(scenarios: Sequence[Scenario], profile: str | None, run_id: st
     try:
         gateway = {"name": sess.gut.name, "profile": profile or "reference (stack)",
                    "convention": sess.gut.convention, "reference_stack": sess.gut.is_reference}
-        for sc in ordered:
-            outcome = await run_scenario(sc, sess, run_id)
-            print(f"{outcome.status:>12}  {sc.name}  ({(outcome.finished_ns - outcome.started_ns) / 1e9:.1f}s)"
-                  + (f"  {outcome.reasons[0][:160]}" if outcome.reasons else ""), flush=True)
+        progress = Progress(len(ordered))
+        for index, sc in enumerate(ordered, 1):
+            async with progress.running(index, sc.name):
+                outcome = await run_scenario(sc, sess, run_id)
+            progress.done(index, outcome)
             outcomes.append(outcome)
     finally:
         await asyncio.to_thread(sess.close)
