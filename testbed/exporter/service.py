@@ -236,7 +236,7 @@ class ExporterService:
         self._sends.discard(task)
         self._slots.release()
         if not task.cancelled() and task.exception() is not None:
-            log.error("export task failed: %r", task.exception())
+            log.error("export task failed: %s", type(task.exception()).__name__)  # no payload in logs
 
     def _take_batch(self) -> list[_Item]:
         limit = self.config.batch.max_export_batch_size

@@ -142,3 +142,18 @@ def test_the_global_switch_without_a_key_override_strips_content(excluded_stack:
     trace_id, canaries, count, _ = send(client, excluded_stack.settings.gateway_api_key, path)
     client.trace(trace_id, count=count)
     assert hits_anywhere(client, excluded_stack.nats_url, canaries) == {}
+
+
+@pytest.mark.parametrize("path", ["plain", "error", "mid_stream_error"])
+def test_no_process_logs_prompt_content_or_a_key(client: StackClient, path: str) -> None:
+    """Logs never carry content or keys, whatever the switch (the stack's key has content on)."""
+    stack = client.stack
+    trace_id, canaries, count, _ = send(client, stack.settings.gateway_api_key, path)
+    client.trace(trace_id, count=count)
+    secrets_ = [*canaries, stack.settings.gateway_api_key, stack.settings.provider_api_key,
+                stack.settings.middleware_api_key]
+    for proc in (stack.gateway, stack.exporter, stack.providers, stack.middleware):
+        assert proc is not None
+        logs = proc.stderr_text() + "".join(proc.lines)
+        leaked = [s for s in secrets_ if s in logs]
+        assert not leaked, f"{proc.argv[2:4]} logged {leaked}"
