@@ -44,11 +44,17 @@ def create_app(
     config: GatewayConfig,
     *,
     rng: random.Random | None = None,
-    random_bytes: RandomBytes = os.urandom,
+    random_bytes: RandomBytes | None = None,
     environ: Mapping[str, str] | None = None,
     instance_id: str | None = None,
 ) -> web.Application:
-    """Build the gateway; ``rng`` orders weighted targets, ``random_bytes`` makes trace ids."""
+    """Build the gateway; ``rng`` orders weighted targets, ``random_bytes`` makes trace ids.
+
+    Ids come by default from a generator seeded once from the OS: ids need to be random, not
+    secret, and one ``os.urandom`` call per id is a system call on the request path.
+    """
+    if random_bytes is None:
+        random_bytes = random.Random(os.urandom(32)).randbytes
     metrics_ = GatewayMetrics()
     bus = config.bus
     publisher = Publisher(

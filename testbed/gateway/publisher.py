@@ -61,6 +61,9 @@ class PublisherSettings:
     max_in_flight: int = 64
     """Events published at once: their publishes leave in one write and their acks return in one
     read, instead of one round trip per event."""
+    linger_s: float = 0.05
+    """How long the drain task lets a lone event wait for company before publishing: fewer, larger
+    writes to the bus take less of the request loop's time (the event is already off the request path)."""
 
 
 class _Dropped(Exception):
@@ -144,6 +147,8 @@ class Publisher:
                 self._in_flight = [getter.result()]
             else:
                 self._in_flight = [self._queue.get_nowait()]
+            if self._queue.qsize() + 1 < self._settings.max_in_flight and not self._stopping.is_set():
+                await self._pause(self._settings.linger_s)
             while len(self._in_flight) < self._settings.max_in_flight and not self._queue.empty():
                 self._in_flight.append(self._queue.get_nowait())
             await asyncio.gather(*(self._handle_safely(p) for p in self._in_flight))
