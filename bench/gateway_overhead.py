@@ -73,6 +73,8 @@ def summarise(records: list[ClientRecord], warmup_ns: int, start_ns: int) -> dic
     direct = out["direct"]
     out["overhead_us"] = {p: {k: out[p][k] - direct[k] for k in pct} for p in ("gateway", "comparator")}
     out["send_lag_us"] = lags.summary().to_json()
+    # LAT-03: when the generator itself lags, the figures measure the machine, not the gateway.
+    out["generator_healthy"] = out["send_lag_us"]["p99"] <= 1000 and out["send_lag_us"]["max"] <= 10_000
     out["failed"] = failed
     return out
 
