@@ -20,6 +20,15 @@ def nats_server() -> Iterator[NatsServer]:
     server.close()
 
 
+@pytest.fixture
+def fresh_nats_server() -> Iterator[NatsServer]:
+    """A nats-server of the test's own, for tests that stop, kill or restart it."""
+    server = NatsServer()
+    server.start()
+    yield server
+    server.close()
+
+
 @functools.cache
 def docker_unavailable() -> str | None:
     """Why Docker cannot be used here, or None when an engine answers a ping."""

@@ -3,7 +3,6 @@ consumer (SPEC 3.2, GW-09, GW-10), surviving a restart on the same store (FLT-21
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
 import pytest
 
@@ -13,18 +12,10 @@ from testbed.bus.subjects import MSG_ID_HEADER
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def nats_server() -> Iterator[NatsServer]:
-    server = NatsServer()
-    server.start()
-    yield server
-    server.close()
-
-
-async def test_stream_creation_is_idempotent_and_discards_new(nats_server: NatsServer) -> None:
-    nc = await connect(nats_server.url, "test")
+async def test_stream_creation_is_idempotent_and_discards_new(fresh_nats_server: NatsServer) -> None:
+    nc = await connect(fresh_nats_server.url, "test")
     js = nc.jetstream()
-    settings = BusSettings(url=nats_server.url)
+    settings = BusSettings(url=fresh_nats_server.url)
     first = await ensure_stream(js, settings)
     second = await ensure_stream(js, settings)
     assert first.config.name == second.config.name == settings.stream
@@ -32,10 +23,10 @@ async def test_stream_creation_is_idempotent_and_discards_new(nats_server: NatsS
     await nc.close()
 
 
-async def test_publishes_with_the_same_msg_id_are_stored_once(nats_server: NatsServer) -> None:
-    nc = await connect(nats_server.url, "test")
+async def test_publishes_with_the_same_msg_id_are_stored_once(fresh_nats_server: NatsServer) -> None:
+    nc = await connect(fresh_nats_server.url, "test")
     js = nc.jetstream()
-    settings = BusSettings(url=nats_server.url)
+    settings = BusSettings(url=fresh_nats_server.url)
     await ensure_stream(js, settings)
     for _ in range(2):
         await js.publish(settings.subject, b"{}", headers={MSG_ID_HEADER: "event-1"})
@@ -44,10 +35,10 @@ async def test_publishes_with_the_same_msg_id_are_stored_once(nats_server: NatsS
     await nc.close()
 
 
-async def test_two_pullers_on_the_durable_share_the_messages(nats_server: NatsServer) -> None:
-    nc = await connect(nats_server.url, "test")
+async def test_two_pullers_on_the_durable_share_the_messages(fresh_nats_server: NatsServer) -> None:
+    nc = await connect(fresh_nats_server.url, "test")
     js = nc.jetstream()
-    settings = BusSettings(url=nats_server.url)
+    settings = BusSettings(url=fresh_nats_server.url)
     await ensure_stream(js, settings)
     await ensure_consumer(js, settings)
     await ensure_consumer(js, settings)  # a second exporter binding the same durable
@@ -64,17 +55,17 @@ async def test_two_pullers_on_the_durable_share_the_messages(nats_server: NatsSe
     await nc.close()
 
 
-async def test_stream_survives_a_restart_on_the_same_store(nats_server: NatsServer) -> None:
-    settings = BusSettings(url=nats_server.url)
-    nc = await connect(nats_server.url, "test")
+async def test_stream_survives_a_restart_on_the_same_store(fresh_nats_server: NatsServer) -> None:
+    settings = BusSettings(url=fresh_nats_server.url)
+    nc = await connect(fresh_nats_server.url, "test")
     js = nc.jetstream()
     await ensure_stream(js, settings)
     await js.publish(settings.subject, b"kept", headers={MSG_ID_HEADER: "k"})
     await nc.close()
-    port = nats_server.port
-    nats_server.restart()
-    assert nats_server.port == port
-    nc = await connect(nats_server.url, "test")
+    port = fresh_nats_server.port
+    fresh_nats_server.restart()
+    assert fresh_nats_server.port == port
+    nc = await connect(fresh_nats_server.url, "test")
     info = await nc.jetstream().stream_info(settings.stream)
     assert info.state.messages == 1
     await nc.close()

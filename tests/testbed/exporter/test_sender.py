@@ -18,27 +18,9 @@ from testbed.exporter.retry import RetryPolicy
 from testbed.exporter.sender import Sender, SenderSettings, SystemClock
 from testbed.exporter.spans import SpanRecord
 
+from tests.testbed.exporter.clock import FakeClock
 from tests.testbed.exporter.events import event
 from tests.testbed.exporter.receiver import Receiver, Reply, create_receiver_app
-
-
-class FakeClock:
-    """Monotonic and wall time that only move when the sender sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def time(self) -> float:
-        return 1_700_000_000.0 + self.now
-
-    async def sleep(self, seconds: float, interrupt: asyncio.Event) -> bool:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        return interrupt.is_set()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ NATS is down and resumes without a restart once it is back, and counts ``stream_
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
@@ -45,14 +44,6 @@ def published(metrics: GatewayMetrics) -> float:
     return sample(metrics, "testbed_gateway_events_published_total")
 
 
-@pytest.fixture
-def nats_server() -> Iterator[NatsServer]:
-    server = NatsServer()
-    server.start()
-    yield server
-    server.close()
-
-
 async def test_a_full_queue_drops_and_counts_without_blocking() -> None:
     metrics = GatewayMetrics()
     publisher = Publisher(PublisherSettings(url="nats://127.0.0.1:1", queue_size=2), metrics)
@@ -77,9 +68,9 @@ async def fetch_all(url: str, count: int) -> list:
 
 
 @pytest.mark.e2e
-async def test_events_are_published_with_their_id_as_msg_id(nats_server: NatsServer) -> None:
+async def test_events_are_published_with_their_id_as_msg_id(fresh_nats_server: NatsServer) -> None:
     metrics = GatewayMetrics()
-    publisher = Publisher(PublisherSettings(url=nats_server.url), metrics)
+    publisher = Publisher(PublisherSettings(url=fresh_nats_server.url), metrics)
     await publisher.start()
     events = [make_event() for _ in range(5)]
     try:
@@ -88,26 +79,26 @@ async def test_events_are_published_with_their_id_as_msg_id(nats_server: NatsSer
         await wait_until_async(lambda: published(metrics) == 5, 15, what="5 events published")
     finally:
         await publisher.stop()
-    messages = await fetch_all(nats_server.url, 5)
+    messages = await fetch_all(fresh_nats_server.url, 5)
     assert sorted(m.headers[MSG_ID_HEADER] for m in messages) == sorted(e.event_id for e in events)
     assert {TraceEvent.from_json(m.data).event_id for m in messages} == {e.event_id for e in events}
 
 
 @pytest.mark.e2e
 @pytest.mark.slow
-async def test_events_are_held_while_nats_is_down_and_published_after_it_returns(nats_server: NatsServer) -> None:
+async def test_events_are_held_while_nats_is_down_and_published_after_it_returns(fresh_nats_server: NatsServer) -> None:
     """GW-08: the first connection may fail, the queue absorbs events, overflow is counted, and
     publishing resumes without restarting the publisher."""
-    nats_server.stop()
+    fresh_nats_server.stop()
     metrics = GatewayMetrics()
-    publisher = Publisher(PublisherSettings(url=nats_server.url, queue_size=3, publish_timeout_s=1.0), metrics)
+    publisher = Publisher(PublisherSettings(url=fresh_nats_server.url, queue_size=3, publish_timeout_s=1.0), metrics)
     await publisher.start()
     try:
         offered = [publisher.offer(pending(make_event())) for _ in range(6)]
         held = sum(offered)
         assert held >= 3 and dropped(metrics, "queue_full") == 6 - held
         assert published(metrics) == 0
-        nats_server.start()
+        fresh_nats_server.start()
         await wait_until_async(lambda: published(metrics) == held, 30, what="held events published")
         assert publisher.offer(pending(make_event()))
         await wait_until_async(lambda: published(metrics) == held + 1, 15, what="a new event published")
@@ -117,17 +108,17 @@ async def test_events_are_held_while_nats_is_down_and_published_after_it_returns
 
 @pytest.mark.e2e
 @pytest.mark.slow
-async def test_a_bus_that_dies_after_connecting_is_waited_out(nats_server: NatsServer) -> None:
+async def test_a_bus_that_dies_after_connecting_is_waited_out(fresh_nats_server: NatsServer) -> None:
     metrics = GatewayMetrics()
-    publisher = Publisher(PublisherSettings(url=nats_server.url, publish_timeout_s=1.0), metrics)
+    publisher = Publisher(PublisherSettings(url=fresh_nats_server.url, publish_timeout_s=1.0), metrics)
     await publisher.start()
     try:
         publisher.offer(pending(make_event()))
         await wait_until_async(lambda: published(metrics) == 1, 15, what="first event")
-        nats_server.stop()
+        fresh_nats_server.stop()
         for _ in range(3):
             publisher.offer(pending(make_event()))
-        nats_server.start()
+        fresh_nats_server.start()
         await wait_until_async(lambda: published(metrics) == 4, 30, what="events after restart")
         assert sum(dropped(metrics, r) for r in ("queue_full", "bus_rejected", "stream_full")) == 0
     finally:
@@ -135,11 +126,11 @@ async def test_a_bus_that_dies_after_connecting_is_waited_out(nats_server: NatsS
 
 
 @pytest.mark.e2e
-async def test_a_full_discard_new_stream_counts_stream_full(nats_server: NatsServer) -> None:
+async def test_a_full_discard_new_stream_counts_stream_full(fresh_nats_server: NatsServer) -> None:
     """GW-09."""
     metrics = GatewayMetrics()
-    bus = BusSettings(url=nats_server.url, max_bytes=4096)
-    publisher = Publisher(PublisherSettings(url=nats_server.url, bus=bus), metrics)
+    bus = BusSettings(url=fresh_nats_server.url, max_bytes=4096)
+    publisher = Publisher(PublisherSettings(url=fresh_nats_server.url, bus=bus), metrics)
     await publisher.start()
     try:
         for _ in range(30):
@@ -153,11 +144,11 @@ async def test_a_full_discard_new_stream_counts_stream_full(nats_server: NatsSer
 
 
 @pytest.mark.e2e
-async def test_oversize_events_are_truncated_or_dropped_as_too_large(nats_server: NatsServer) -> None:
+async def test_oversize_events_are_truncated_or_dropped_as_too_large(fresh_nats_server: NatsServer) -> None:
     """GW-09: content is shortened with valid JSON and ``truncated=true``; an event that cannot
     fit at all is a ``too_large`` drop."""
     metrics = GatewayMetrics()
-    publisher = Publisher(PublisherSettings(url=nats_server.url, max_payload=4096), metrics)
+    publisher = Publisher(PublisherSettings(url=fresh_nats_server.url, max_payload=4096), metrics)
     await publisher.start()
     big = make_event("z" * 20_000)
     hopeless = TraceEvent(**{**{f: getattr(big, f) for f in big.__dataclass_fields__},
@@ -170,7 +161,7 @@ async def test_oversize_events_are_truncated_or_dropped_as_too_large(nats_server
         await publisher.stop()
     assert dropped(metrics, "too_large") == 1
     assert sample(metrics, "testbed_gateway_events_truncated_total") == 1
-    [message] = await fetch_all(nats_server.url, 1)
+    [message] = await fetch_all(fresh_nats_server.url, 1)
     parsed = TraceEvent.from_json(message.data)
     assert parsed.truncated is True and parsed.event_id == big.event_id and len(message.data) < 4096
 

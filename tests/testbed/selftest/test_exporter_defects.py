@@ -26,6 +26,7 @@ from testbed.runner.configs import exporter_config
 from testbed.runner.stack import StackSettings
 from testbed.selftest.catalogue import by_name
 from testbed.selftest.switches import exporter_overrides
+from tests.testbed.exporter.clock import FakeClock
 from tests.testbed.exporter.events import event
 from tests.testbed.exporter.receiver import Receiver, Reply, create_receiver_app
 
@@ -141,28 +142,11 @@ def test_lose_spans_on_retry_leaves_permanent_and_successful_outcomes_alone() ->
         assert _decide(result, LOSE_SPANS_ON_RETRY) == _decide(result)
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def time(self) -> float:
-        return 1_700_000_000.0 + self.now
-
-    async def sleep(self, seconds: float, interrupt: object) -> bool:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        return False
-
-
 async def test_a_sender_losing_spans_on_retry_sends_once_and_claims_the_batch_exported_loss_01() -> None:
     receiver = Receiver([Reply(503)])
     server = TestServer(create_receiver_app(receiver), host="127.0.0.1")
     await server.start_server()
-    clock = _Clock()
+    clock = FakeClock()
     try:
         async with aiohttp.ClientSession() as session:
             sender = Sender(session, SenderSettings(endpoint=str(server.make_url("/v1/traces"))),
