@@ -1,40 +1,87 @@
-"""Read back every message the stream still holds: the bus side of the canary search (RED-01, RED-06).
+"""Read the bus back for evidence: our stack only, never a third-party gateway's internals.
 
-Only our own stack has a bus to look at; a third-party gateway's internals are never read.
+``stream_position`` marks where a scenario starts; ``stream_messages`` reads every message stored
+after a sequence (headers and payload) through an ephemeral ordered consumer that does not disturb
+the exporters' durable one, for the bus side of the canary search (RED-01, RED-06); and
+``pending_events`` is the durable consumer's ``num_pending + num_ack_pending`` (SPEC 7, still
+queued). The stream keeps messages until ``max_age``, so a scan after the drain still sees
+everything the gateway published.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
+from nats.aio.client import Client as NATS
+from nats.js import api
 from nats.js.errors import NotFoundError
 
 from testbed.bus.client import connect
-from testbed.bus.subjects import STREAM_NAME
+from testbed.bus.subjects import CONSUMER_DURABLE, STREAM_NAME, SUBJECT
 
 
 @dataclass(frozen=True, slots=True)
 class StoredMessage:
     seq: int
-    subject: str
     headers: dict[str, str]
     data: bytes
 
+    def raw(self) -> bytes:
+        """Headers as ``name: value`` lines, then the payload: every byte a search must see."""
+        return "".join(f"{k}: {v}\n" for k, v in self.headers.items()).encode() + self.data
 
-async def stream_messages(url: str, stream: str = STREAM_NAME, limit: int = 1_000_000) -> list[StoredMessage]:
-    """Every message still stored in ``stream`` (acked ones too: the stream keeps them until max_age)."""
-    nc = await connect(url, "testbed-inspect", allow_reconnect_forever=False)
+
+async def _connect(url: str) -> NATS:
+    return await connect(url, "testbed-inspect", allow_reconnect_forever=False)
+
+
+async def stream_position(url: str, stream: str = STREAM_NAME) -> int:
+    """The stream's last sequence now (0 when the stream does not exist yet)."""
+    nc = await _connect(url)
+    try:
+        return int((await nc.jetstream().stream_info(stream)).state.last_seq)
+    except NotFoundError:
+        return 0
+    finally:
+        await nc.close()
+
+
+async def stream_messages(url: str, after_seq: int = 0, stream: str = STREAM_NAME,
+                          subject: str = SUBJECT) -> list[StoredMessage]:
+    """Every message still stored after ``after_seq`` (acked ones too)."""
+    nc = await _connect(url)
+    out: list[StoredMessage] = []
     try:
         js = nc.jetstream()
-        info = await js.stream_info(stream)
-        out: list[StoredMessage] = []
-        first, last = info.state.first_seq, info.state.last_seq
-        for seq in range(first, min(last, first + limit - 1) + 1):
-            try:
-                msg = await js.get_msg(stream, seq)
-            except NotFoundError:
-                continue  # deleted or expired between stream_info and now
-            out.append(StoredMessage(seq, msg.subject, dict(msg.headers or {}), msg.data or b""))
-        return out
+        try:
+            last = int((await js.stream_info(stream)).state.last_seq)
+        except NotFoundError:
+            return out
+        if last <= after_seq:
+            return out
+        sub = await js.subscribe(subject, ordered_consumer=True, config=api.ConsumerConfig(
+            deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after_seq + 1))
+        try:
+            while True:
+                msg = await asyncio.wait_for(sub.next_msg(timeout=10), 15)
+                seq = int(msg.metadata.sequence.stream)
+                out.append(StoredMessage(seq, dict(msg.headers or {}), msg.data or b""))
+                if seq >= last:
+                    return out
+        finally:
+            await sub.unsubscribe()
+    finally:
+        await nc.close()
+
+
+async def pending_events(url: str, stream: str = STREAM_NAME, durable: str = CONSUMER_DURABLE) -> float | None:
+    """Events the exporters have not finished: pending plus delivered-but-unacked."""
+    nc = await _connect(url)
+    try:
+        info = await nc.jetstream().consumer_info(stream, durable)
+        return float(info.num_pending + info.num_ack_pending)
+    except NotFoundError:
+        return None
     finally:
         await nc.close()

@@ -20,7 +20,8 @@ import aiohttp
 from testbed.checks import Evidence, run_checks, verdict
 from testbed.checks.correlate import gateway_entries
 from testbed.checks.evidence import Budgets, Counters, ScenarioSettings
-from testbed.runner import bus_evidence, collect
+from testbed.bus import inspect as bus_inspect
+from testbed.runner import collect
 from testbed.runner.chaos import IngestFaults, ProviderFaults, adapters
 from testbed.runner.gateways import (
     GatewayContext, GatewayProfile, GatewayUnderTest, ProfileGateway, ReferenceGateway, load_profile,
@@ -138,7 +139,7 @@ async def _counters(http: aiohttp.ClientSession, sess: RunSession) -> PerSource:
         pages = await collect.read_metrics(http, [url])
         out[url] = dict(collect.parse_counters(pages).values)
     if sess.gut.is_reference:
-        pending = await bus_evidence.pending_events(sess.stack.nats_url)
+        pending = await bus_inspect.pending_events(sess.stack.nats_url)
         out["nats"] = {"testbed_bus_pending_events": pending or 0.0}
     return out
 
@@ -232,7 +233,7 @@ async def _run(sc: Scenario, sess: RunSession, run_id: str, http: aiohttp.Client
     rules = await _reset(http, sess, sc)
     before = _Snapshot(await _counters(http, sess))
     if sess.gut.is_reference:
-        before.bus_seq = await bus_evidence.stream_position(sess.stack.nats_url)
+        before.bus_seq = await bus_inspect.stream_position(sess.stack.nats_url)
     assert sess.stack.providers is not None
     target = Target(lambda: sess.gut.base_url, lambda: sess.gut.api_key, sess.stack.providers.url,
                     sess.stack.settings.provider_api_key)
@@ -280,7 +281,7 @@ async def _evidence(http: aiohttp.ClientSession, sess: RunSession, sc: Scenario,
     needles = {f"CNRY-{slot}-": slot for slot in collect.SLOTS if slot != "KEY"} | keys
     hits = await collect.ingest_hits(http, sess.middleware_url, needles, owner)
     if sess.gut.is_reference:
-        messages = await bus_evidence.read_messages(sess.stack.nats_url, before.bus_seq)
+        messages = [(m.seq, m.raw()) for m in await bus_inspect.stream_messages(sess.stack.nats_url, before.bus_seq)]
         hits += collect.bus_hits(messages, {k.encode(): v for k, v in needles.items()}, owner)
     counters = Counters(_delta(await _counters(http, sess), before.counters)) if sess.gut.is_reference \
         else Counters(available=False)
