@@ -10,7 +10,8 @@ counted as ``malformed``); its spans join the batch buffer. A batch leaves when 
 Every pulled message ends in exactly one way:
 
 - **acked**: its spans were exported, or dropped with a counted reason (``permanent_<status>``,
-  ``too_large``, ``partial_success``, ``response_too_large``);
+  ``too_large``, ``partial_success``, ``response_too_large``); its event id is remembered, so a
+  redelivery caused by a lost ack is acked again without a second export;
 - **NAKed** with a delay: a transient failure outlived the batch deadline, or the exporter is
   stopping; the bus redelivers it later (to this or another exporter);
 - **terminated**: malformed (counted in events), or NAK-worthy on its ``max_deliver``-th delivery
@@ -32,6 +33,7 @@ import contextlib
 import logging
 import random
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -58,12 +60,15 @@ from testbed.trace_event import TraceEvent
 log = logging.getLogger(__name__)
 
 _DEFAULT_DRAIN_S = 10.0
+_SETTLED_MEMORY = 100_000
+"""Event ids whose outcome was final, remembered so a redelivery after a lost ack is only acked."""
 
 
 @dataclass(eq=False)
 class _Item:
     msg: Msg
     spans: list[SpanRecord]
+    event_id: str
     finished: bool = field(default=False)
 
 
@@ -95,6 +100,7 @@ class ExporterService:
         self._buffered_spans = 0
         self._first_buffered_at = 0.0
         self._unfinished: set[_Item] = set()
+        self._settled: OrderedDict[str, None] = OrderedDict()
         self._queued_spans = 0
         self._stopping = False
         self._stopped = False
@@ -176,14 +182,21 @@ class ExporterService:
     async def _accept(self, msg: Msg) -> None:
         self.metrics.events_consumed.inc()
         try:
-            spans = corrupt_spans(map_event(TraceEvent.from_json(msg.data), self._version), self.config.defects)
+            event = TraceEvent.from_json(msg.data)
+            if event.event_id in self._settled:
+                # Its outcome was final but the ack was lost (the bus was down, or the ack came after
+                # ack_wait): settle the redelivery without exporting the spans a second time.
+                with contextlib.suppress(Exception):
+                    await msg.ack()
+                return
+            spans = corrupt_spans(map_event(event, self._version), self.config.defects)
             validate(spans)
         except Exception:  # any defect in a bus message makes it malformed, never a crash
             self.metrics.events_dropped.labels(reason="malformed").inc()
             with contextlib.suppress(Exception):
                 await msg.term()
             return
-        item = _Item(msg, spans)
+        item = _Item(msg, spans, event.event_id)
         self._unfinished.add(item)
         self._queue_delta(len(spans))
         if not self._buffer:
@@ -277,6 +290,7 @@ class ExporterService:
         try:
             if outcome.nak_delay_s is None:
                 self._count_drops(outcome.dropped)
+                self._remember_settled(item.event_id)
                 await item.msg.ack()
             elif item.msg.metadata.num_delivered >= self.config.bus.max_deliver:
                 unexported = len(item.spans) - outcome.exported - sum(outcome.dropped.values())
@@ -287,6 +301,11 @@ class ExporterService:
                 await item.msg.nak(delay=outcome.nak_delay_s or None)
         except Exception as exc:  # the bus is down: the message will be redelivered after ack_wait
             log.warning("could not settle a bus message (%s)", type(exc).__name__)
+
+    def _remember_settled(self, event_id: str) -> None:
+        self._settled[event_id] = None
+        if len(self._settled) > _SETTLED_MEMORY:
+            self._settled.popitem(last=False)
 
     def _count_drops(self, dropped: dict[str, int]) -> None:
         for reason, count in dropped.items():

@@ -314,3 +314,24 @@ async def test_a_held_message_is_not_redelivered_while_its_export_outlasts_ack_w
     receiver.hold.set()
     await wait_all_settled(nats_server, bus_names)
     assert sorted(receiver.accepted_keys()) == sorted(expected_keys(events))
+
+
+async def test_an_event_delivered_again_after_its_outcome_is_acked_without_a_second_export_exp_05(
+    nats_server: NatsServer, bus_names: dict[str, str], services: list[ExporterService]
+) -> None:
+    """A lost ack makes the bus deliver a finished event again; the exporter acks it and does not
+    resend its spans (a resend of a request that got 200 is what OTLP-05 forbids)."""
+    first = event()
+    receiver = Receiver()
+    server = await start_receiver(receiver)
+    service = await run(make_config(nats_server, bus_names, str(server.make_url("/v1/traces"))), services)
+    await publish(nats_server, bus_names, [first])
+    await wait_all_settled(nats_server, bus_names)
+    # The same event on the bus again, as a redelivery would bring it (a new message id gets it
+    # past JetStream's publish de-duplication), followed by a fresh one to wait on.
+    fresh = event()
+    await publish(nats_server, bus_names, [], extra=[first.to_json(), fresh.to_json()])
+    await receiver.wait_for(lambda r: set(r.accepted_keys()) >= expected_keys([fresh]))
+    await wait_all_settled(nats_server, bus_names)
+    assert sorted(receiver.accepted_keys()) == sorted(expected_keys([first, fresh]))
+    assert value(service, "testbed_exporter_events_consumed_total") == 3
