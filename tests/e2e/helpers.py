@@ -116,9 +116,6 @@ class StackClient:
     def trace(self, trace_id: str, count: int, timeout: float = 20) -> list[dict[str, Any]]:
         return self.spans(wait_count=count, timeout=timeout, trace_id=trace_id)
 
-    def stats(self) -> dict[str, Any]:
-        return dict(requests.get(f"{self.middleware}/api/v1/stats", timeout=10).json())
-
     def add_fault(self, kind: str, **params: Any) -> None:
         requests.post(f"{self.middleware}/_faults", json={"kind": kind, **params}, timeout=10).raise_for_status()
 

@@ -79,8 +79,6 @@ def test_otlp_trouble_fails_no_request_and_loses_no_span(client: StackClient, fa
     assert after["published"] - before["published"] == REQUESTS
     assert after["gw_dropped"] == before["gw_dropped"]
     assert after["exp_dropped"] == before["exp_dropped"]
-    stats = client.stats()
-    assert stats["spans"]["duplicates"] == 0 if isinstance(stats.get("spans"), dict) else True
     assert client.metric("middleware", "fake_middleware_spans_duplicate_total") == 0
     assert client.metric("middleware", "fake_middleware_spans_accepted_total") == 2 * REQUESTS
 
