@@ -1,18 +1,21 @@
 """Value check: GenAI attributes against what the fake provider observably did (SEM-09, SEM-10,
 SEM-11, SEM-21) and the one-span-per-upstream-request rule (GW-04).
 
-Each GenAI CLIENT span is paired with the journal entry whose outbound ``traceparent`` parent-id
-is the span's id. An entry without a span is a hidden attempt or a lost span; a span without an
-entry is a phantom. Both are violations. When no upstream request carried a ``traceparent`` the
-pairing is impossible and GW-04 is inconclusive (PROP-03 reports the missing header).
+Each GenAI span is paired with the upstream request it describes by every honest means
+(``correlate.pair``: outbound parent-id, provider response id, client trace id or canary, and as a
+weak last resort model plus time window). Values are judged on every pair; on a weak pair a
+value violation is reported as a warning, since the pair itself may be wrong. Once any pair is
+made, an entry left without a span is a hidden attempt or a lost span and a span left without an
+entry is a phantom (GW-04 violations). When nothing can be paired the check is inconclusive.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-from testbed.checks.correlate import entry_parent_id, entry_trace_id, gateway_entries, genai_client_spans, match_client_spans
+from testbed.checks.correlate import Match, entry_parent_id, entry_trace_id, pair
 from testbed.checks.evidence import Evidence, JournalEntry, SpanView, TypedValue
 from testbed.checks.result import CheckResult, FindingSink, conclude
 from testbed.checks.rules import load_profile
@@ -75,28 +78,41 @@ class ValuesCheck:
         profile = load_profile(evidence.settings.profile)
         sink = FindingSink(NAME, profile.name, evidence.settings.name)
         if not profile.is_genai:
-            return conclude(NAME, SPEC_IDS, [], inconclusive=f"profile {profile.name} has no GenAI value rules")
-        entries = gateway_entries(evidence)
-        spans = genai_client_spans(evidence.spans)
-        traced = [e for e in entries if entry_parent_id(e) is not None]
+            return conclude(NAME, SPEC_IDS, [], judged={}, inconclusive=f"profile {profile.name} has no GenAI value rules")
+        pairing = pair(evidence)
+        pairs = pairing.pairs
+        summary = pairing.summary()
         reason = ""
-        if not entries:
+        if not summary["upstream_requests"]:
             reason = "the provider journal holds no upstream request from the gateway"
-        elif not traced:
-            reason = "no upstream request carried a traceparent, so spans cannot be paired (GW-04)"
-        scratch = FindingSink(NAME)
-        for m in match_client_spans(spans, traced):
-            if m.span is not None and m.entry is not None:
-                attrs = effective_attributes(m.span, profile, scratch)
-                check_values(m.span, m.entry, attrs, sink)
-            elif m.entry is not None:
-                sink.add("GW-04", "violation", "loss", "an upstream request has no CLIENT span (hidden attempt or lost span)",
-                         trace_id=entry_trace_id(m.entry), expected=f"span {entry_parent_id(m.entry)}")
-            elif m.span is not None and traced:
-                sink.add("GW-04", "violation", "value", "a CLIENT span matches no upstream request (phantom)",
-                         trace_id=m.span.trace_id, span_id=m.span.span_id)
-        return conclude(NAME, SPEC_IDS, sink.findings, inconclusive=reason,
-                        details={"upstream_requests": len(entries), "client_spans": len(spans)})
+        elif not summary["spans"]:
+            reason = "no GenAI span reached the ingest, so no value can be judged"
+        elif not pairs:
+            reason = "no span could be paired with an upstream request by any means (GW-04)"
+        for m in pairing.matches:
+            _judge(m, profile, sink, bool(pairs))
+        return conclude(NAME, SPEC_IDS, sink.findings, inconclusive=reason, judged={"spans": len(pairs)},
+                        details={"pairing": summary})
+
+
+def _judge(m: Match, profile: Any, sink: FindingSink, paired_any: bool) -> None:
+    """Values on a pair (downgraded on a weak one); GW-04 on a side left alone."""
+    if m.span is not None and m.entry is not None:
+        local = FindingSink(sink.check, sink.profile, sink.scenario)
+        check_values(m.span, m.entry, effective_attributes(m.span, profile, FindingSink(NAME)), local)
+        for f in local.findings:
+            if m.weak:
+                f = replace(f, severity="warning" if f.severity == "violation" else f.severity,
+                            evidence={**f.evidence, "pairing": m.means})
+            sink.findings.append(f)
+    elif not paired_any:
+        return
+    elif m.entry is not None:
+        sink.add("GW-04", "violation", "loss", "an upstream request has no GenAI span (hidden attempt or lost span)",
+                 trace_id=entry_trace_id(m.entry), expected=f"span {entry_parent_id(m.entry) or 'for ' + str(m.entry.model)}")
+    elif m.span is not None:
+        sink.add("GW-04", "violation", "value", "a GenAI span matches no upstream request (phantom)",
+                 trace_id=m.span.trace_id, span_id=m.span.span_id)
 
 
 def check_values(span: SpanView, entry: JournalEntry, attrs: Mapping[str, TypedValue], sink: FindingSink) -> None:

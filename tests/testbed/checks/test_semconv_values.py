@@ -86,8 +86,26 @@ def test_phantom_span_without_an_upstream_request_is_a_violation_GW_04() -> None
     assert ("GW-04", "violation") in ids(CHECK.run(replace(ev, spans=ev.spans + (phantom,))))
 
 
-def test_upstream_requests_without_traceparent_make_GW_04_inconclusive() -> None:
-    ev = evidence(1)
-    bare = replace(ev.journal[0], headers={"x-testbed-correlation-id": "req-0"})
-    result = CHECK.run(replace(ev, journal=(bare,)))
-    assert result.outcome == "inconclusive" and "traceparent" in result.reason
+def test_without_traceparent_values_are_still_judged_on_pairs_made_by_response_id() -> None:
+    ev = with_span_attrs(evidence(2), 0, put={"gen_ai.usage.output_tokens": 99})
+    bare = tuple(replace(e, headers={}) for e in ev.journal)
+    result = CHECK.run(replace(ev, journal=bare))
+    assert ("SEM-09", "violation") in ids(result)
+    assert result.details["pairing"]["by_means"] == {"response_id": 2}
+
+
+def test_value_violation_on_a_weak_pair_is_a_warning_that_names_the_means() -> None:
+    ev = with_span_attrs(evidence(1), 0, drop=("gen_ai.response.id",), put={"gen_ai.usage.output_tokens": 99},
+                         trace_id="ab" * 16)
+    result = CHECK.run(replace(ev, journal=(replace(ev.journal[0], headers={}),)))
+    usage = [f for f in result.findings if f.spec_id == "SEM-09"]
+    assert usage and all(f.severity == "warning" and f.evidence["pairing"] == "model_time" for f in usage)
+
+
+def test_nothing_pairable_by_any_means_is_inconclusive_GW_04() -> None:
+    ev = with_span_attrs(evidence(1), 0, drop=("gen_ai.response.id",), trace_id="ab" * 16,
+                         start_ns=evidence(1).journal[0].time_ns + 10**9)
+    result = CHECK.run(replace(ev, journal=(replace(ev.journal[0], headers={}),)))
+    assert result.outcome == "inconclusive" and "paired" in result.reason
+
+
