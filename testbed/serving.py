@@ -3,6 +3,12 @@
 Every server of the project prints exactly one JSON line on stdout once it listens, e.g.
 ``{"event": "ready", "service": "fake-middleware", "url": "http://127.0.0.1:PORT"}``. Port 0
 binds a free port; the line carries the real one. Anything that starts a server waits on that line.
+
+:class:`ProtocolRunner` answers requests that aiohttp's HTTP parser refuses (a header over the
+limit, a control character, a bad Content-Length) in the server's own error format, with a
+fixed message: aiohttp's default 400 is plain text that echoes the offending line, and its log
+record carries it too, an ``Authorization`` value included. Such a request never reaches a
+route, so its path is unknown: a server whose format depends on the path gives its default one.
 """
 
 from __future__ import annotations
@@ -12,11 +18,68 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, Final
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
+
 import testbed.loop
+
+log = logging.getLogger(__name__)
+
+ErrorBody = Callable[[int, str], tuple[bytes, str]]
+"""(status, message) -> (body, content type) in a server's own error format."""
+
+ERROR_BODY: Final = web.AppKey("error_body", ErrorBody)
+"""Set by an app's factory; :class:`ProtocolRunner` answers refused requests with it."""
+
+
+def plain_error(status: int, message: str) -> tuple[bytes, str]:
+    """The fallback format: the message alone, as text."""
+    return message.encode(), "text/plain"
+
+
+def _parser_message(status: int) -> str:
+    if status >= 500:
+        return "The server failed to handle the request."
+    return "The request is not valid HTTP (request line, headers or body framing)."
+
+
+class _ProtocolHandler(RequestHandler):
+    """aiohttp's connection handler whose error answers and logs never carry request bytes."""
+
+    def handle_error(self, request: BaseRequest, status: int = 500, exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        # Never the exception's text or traceback: for a parser error it holds the header line.
+        log.warning("refused a request from %s with %d (%s)", request.remote, status,
+                    type(exc).__name__ if exc is not None else "no exception")
+        if request.writer.output_size > 0:
+            raise ConnectionError("response already started; cannot send an error")
+        error_body: ErrorBody = getattr(self._manager, "error_body", plain_error)
+        body, content_type = error_body(status, _parser_message(status))
+        response = web.Response(status=status, body=body, content_type=content_type)
+        response.force_close()
+        return response
+
+
+class _ProtocolServer(web.Server):
+    error_body: ErrorBody = staticmethod(plain_error)
+
+    def __call__(self) -> RequestHandler:
+        return _ProtocolHandler(self, loop=self._loop, **self._kwargs)
+
+
+class ProtocolRunner(web.AppRunner):
+    """An ``AppRunner`` whose refused requests get the app's ``ERROR_BODY`` format (module docstring)."""
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        # The app builds its own Server (startup, freezing); only its connection factory changes.
+        server.__class__ = _ProtocolServer
+        server.error_body = self.app.get(ERROR_BODY, plain_error)  # type: ignore[attr-defined]
+        return server
 
 
 def ready_line(service: str, url: str, **extra: Any) -> str:
@@ -35,7 +98,7 @@ def bound_port(runner: web.AppRunner) -> int:
 
 async def start_site(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, str]:
     """Start ``app`` on ``host:port`` and return the runner and its base URL."""
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = ProtocolRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     await site.start()

@@ -34,6 +34,7 @@ from testbed.gateway.routing import Router
 from testbed.gateway.state import STATE, GatewayState
 from testbed.gateway.tracecontext import RandomBytes
 from testbed.gateway.upstream import UpstreamClient
+from testbed.serving import ERROR_BODY
 
 log = logging.getLogger(__name__)
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
@@ -73,6 +74,7 @@ def create_app(
                          defects=resolve(config.defects, env))
     app = web.Application(middlewares=[_openai_errors], client_max_size=MAX_REQUEST_BYTES)
     app[STATE] = state
+    app[ERROR_BODY] = _openai_error
     app.router.add_post(CHAT_ROUTE, chat_completions)
     app.router.add_post(EMBEDDINGS_ROUTE, embeddings)
     app.router.add_get(MODELS_ROUTE, models)
@@ -115,6 +117,11 @@ async def _openai_errors(request: web.Request, handler: Handler) -> web.StreamRe
         log.error("unhandled %s on %s %s at %s", type(exc).__name__, request.method, request.path, _where(exc))
         body = openai_error_body("The gateway failed to handle the request.", "server_error")
         return web.Response(status=500, body=body, content_type=JSON_TYPE)
+
+
+def _openai_error(status: int, message: str) -> tuple[bytes, str]:
+    """Requests the HTTP parser refuses (testbed.serving) get the OAI-08 shape too."""
+    return openai_error_body(message, "invalid_request_error" if status < 500 else "server_error"), JSON_TYPE
 
 
 def _where(exc: BaseException) -> str:

@@ -23,10 +23,11 @@ from testbed.gateway.content import StreamAccumulator
 from testbed.gateway.defects import LEAK_CONTENT_WHEN_EXCLUDED
 from testbed.gateway.events import AttemptRecord, RequestRecord
 from testbed.gateway.front import JSON_TYPE, FrontError, deliver
-from testbed.gateway.providers import StreamTranslator, UpstreamError, UpstreamRequest
+from testbed.gateway.providers import RequestNotSupported, StreamTranslator, UpstreamError, UpstreamRequest
 from testbed.gateway.providers.base import OTHER_ERROR, OutChunk, ProviderAdapter, stream_error
 from testbed.gateway.providers.sse import SseDecoder
 from testbed.gateway.state import GatewayState
+from testbed.gateway.validation import check_chat
 
 SSE_HEADERS: Final = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
 DONE_FRAME: Final = b"data: [DONE]\n\n"
@@ -36,19 +37,9 @@ class ClientGone(Exception):
     """The client closed its connection while the gateway was writing to it."""
 
 
-def _validate(body: dict[str, Any]) -> None:
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
-        raise FrontError(400, "'messages' must be a non-empty array of objects.", "invalid_request_error",
-                         None, "messages")
-    n = body.get("n")
-    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
-        raise FrontError(400, "'n' must be a positive integer.", "invalid_request_error", None, "n")
-
-
 async def serve_chat(request: web.Request, state: GatewayState, record: RequestRecord,
                      body: dict[str, Any]) -> web.StreamResponse:
-    _validate(body)
+    check_chat(body)
     stream = body.get("stream") is True
     record.stream = stream
     options = body.get("stream_options")
@@ -57,7 +48,11 @@ async def serve_chat(request: web.Request, state: GatewayState, record: RequestR
     capture = state.config.capture_content and (not record.exclude or leak)
 
     def build(adapter: ProviderAdapter, target: TargetConfig) -> UpstreamRequest:
-        return adapter.chat_request(target, body, stream)
+        try:
+            return adapter.chat_request(target, body, stream)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            # check_chat covers what adapters read; a field it missed is still the client's error.
+            raise RequestNotSupported("The request has a field of the wrong type or value.") from None
 
     async def on_success(adapter: ProviderAdapter, attempt: AttemptRecord,
                          resp: aiohttp.ClientResponse) -> web.StreamResponse:

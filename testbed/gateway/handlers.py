@@ -9,7 +9,6 @@ the OAI-08 body. Request headers other than ``traceparent``, ``tracestate``, ``U
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -19,12 +18,13 @@ from typing import Any, Final
 
 import aiohttp
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from testbed.gateway.auth import Authenticator
 from testbed.gateway.config import ApiKeyConfig, TargetConfig
 from testbed.gateway.attempts import run_attempts
 from testbed.gateway.chat import serve_chat
-from testbed.gateway.defects import LEAK_CONTENT_WHEN_EXCLUDED, NEW_TRACE_ALWAYS, corrupt_event
+from testbed.gateway.defects import NEW_TRACE_ALWAYS, builds_with_content, corrupt_event
 from testbed.gateway.events import AttemptRecord, RequestRecord, build_event
 from testbed.gateway.front import JSON_TYPE, FrontError, deliver
 from testbed.gateway.providers import RequestNotSupported, UpstreamRequest, adapter_for
@@ -33,6 +33,8 @@ from testbed.gateway.providers.openai import OpenAIAdapter, embeddings_result
 from testbed.gateway.publisher import Pending
 from testbed.gateway.state import STATE, GatewayState
 from testbed.gateway.tracecontext import decide, new_span_id
+from testbed.gateway.validation import check_embeddings
+from testbed.safe_json import JsonBodyError, loads_body
 from testbed.trace_event import TraceEvent, Usage
 
 CHAT_ROUTE: Final = "/v1/chat/completions"
@@ -67,11 +69,15 @@ def _new_record(request: web.Request, state: GatewayState, operation: str, route
 
 
 async def _read_body(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise FrontError(400, "The request body is not valid JSON.", "invalid_request_error") from None
+        raw = await request.read()
+    except RequestPayloadError:
+        # A body aiohttp cannot inflate (corrupt gzip, unknown Content-Encoding) or that ended early.
+        raise FrontError(400, "The request body could not be decoded.", "invalid_request_error") from None
+    try:
+        body = loads_body(raw)
+    except JsonBodyError as exc:
+        raise FrontError(400, str(exc), "invalid_request_error") from None
     if not isinstance(body, dict):
         raise FrontError(400, "The request body must be a JSON object.", "invalid_request_error")
     return body
@@ -102,7 +108,7 @@ def _publish(state: GatewayState, record: RequestRecord) -> None:
 
 
 def _build(state: GatewayState, record: RequestRecord) -> TraceEvent:
-    leak = LEAK_CONTENT_WHEN_EXCLUDED in state.defects  # seeded defect, selftest only
+    leak = builds_with_content(state.defects.active)  # seeded defects, selftest only
     event = build_event(replace(record, exclude=False) if leak else record, state.resource,
                         event_id=str(uuid.uuid4()), capture_content=state.config.capture_content,
                         finish=_finish_mapper)
@@ -135,8 +141,7 @@ async def handle_inference(request: web.Request, operation: str, route: str, ser
 
 async def _serve_embeddings(request: web.Request, state: GatewayState, record: RequestRecord,
                             body: dict[str, Any]) -> web.StreamResponse:
-    if body.get("input") in (None, "", []):
-        raise FrontError(400, "'input' is required.", "invalid_request_error", None, "input")
+    check_embeddings(body)
 
     def build(adapter: ProviderAdapter, target: TargetConfig) -> UpstreamRequest:
         if target.provider != "openai":
