@@ -14,16 +14,31 @@ exporter only serialises them:
 - ``Attempt.output_content``: ``[{role, parts[], finish_reason}]`` (``gen_ai.output.messages``)
 
 Every content field is ``None`` when Exclude Request Data is on (``excluded=True``).
+
+Text is valid at the source: a header byte that is not UTF-8 reaches Python as a lone surrogate
+(``surrogateescape``), and so does a ``\ud800`` escape in a JSON body. :meth:`TraceEvent.to_json`
+writes each such code point as U+FFFD, so no event on the bus carries text an encoder must refuse.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, fields
 from typing import Any, Final
 
 SCHEMA: Final = "testbed.trace_event/1"
 """Value of the ``schema`` field of every v1 event."""
+
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+REPLACEMENT: Final = "\ufffd"
+
+
+def valid_text(value: str) -> str:
+    """``value`` with every lone surrogate (an undecodable byte or a stray JSON escape) as U+FFFD."""
+    if value.isascii():
+        return value
+    return _SURROGATE.sub(REPLACEMENT, value)
 
 Json = dict[str, Any]
 
@@ -146,8 +161,12 @@ class TraceEvent:
     schema: str = SCHEMA
 
     def to_json(self) -> bytes:
-        """UTF-8 JSON with ``*_ns`` times as decimal strings."""
-        return json.dumps(_plain(self), separators=(",", ":")).encode()
+        """UTF-8 JSON with ``*_ns`` times as decimal strings; lone surrogates written as U+FFFD."""
+        text = json.dumps(_plain(self), separators=(",", ":"), ensure_ascii=False)
+        try:
+            return text.encode()
+        except UnicodeEncodeError:
+            return _SURROGATE.sub(REPLACEMENT, text).encode()
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> TraceEvent:

@@ -91,6 +91,44 @@ def validate(records: Iterable[SpanRecord]) -> None:
             raise ValueError("trace flags must be an integer")
 
 
+def _text_ok(value: object) -> bool:
+    """False for a string UTF-8 cannot carry (a lone surrogate): protobuf would raise on it."""
+    if not isinstance(value, str) or value.isascii():
+        return True
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _attrs_ok(attrs: Attributes) -> bool:
+    for key, value in attrs.items():
+        if not _text_ok(key):
+            return False
+        if isinstance(value, (list, tuple)):
+            if not all(_text_ok(v) for v in value):
+                return False
+        elif not _text_ok(value):
+            return False
+    return True
+
+
+def encodable(record: SpanRecord) -> bool:
+    """Whether every text of a structurally valid record is valid UTF-8 (names, attributes, status,
+    trace state, scope). Text is made valid at the source (the TraceEvent), but a bus message from
+    any gateway may still carry a lone surrogate; such a span is dropped alone, never its batch."""
+    texts = (record.name, record.status_message, record.trace_state, record.scope.name, record.scope.version)
+    return (all(_text_ok(t) for t in texts) and _attrs_ok(record.attributes) and _attrs_ok(record.resource)
+            and all(_text_ok(link.trace_state) for link in record.links))
+
+
+def split_encodable(records: list[SpanRecord]) -> tuple[list[SpanRecord], int]:
+    """The records that encode, and how many were left out as ``unencodable``."""
+    kept = [r for r in records if encodable(r)]
+    return kept, len(records) - len(kept)
+
+
 def key_values(attrs: Attributes) -> list[KeyValue]:
     return [KeyValue(key=k, value=any_value(v)) for k, v in attrs.items()]
 

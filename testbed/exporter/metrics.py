@@ -7,7 +7,8 @@ Normative names (SPEC 5.2) and the loss-accounting identity they serve (SPEC 7):
 - ``testbed_exporter_spans_dropped_total{reason}``: spans finished without export; counted when
   their message is acked or terminated, so a redelivered message is never counted twice. Reasons:
   ``permanent_<status>``, ``too_large``, ``partial_success``, ``response_too_large``,
-  ``retries_exhausted``
+  ``retries_exhausted``, ``unencodable`` (text UTF-8 cannot carry, such as a lone surrogate: the span
+  is left out alone, its neighbours are exported)
 - ``testbed_exporter_export_retries_total{reason}``: ``status_429|502|503|504``,
   ``connection_error``, ``timeout``, ``disconnected``
 - ``testbed_exporter_spans_queued``: spans pulled and not yet finished (acked, terminated or NAKed)
@@ -29,7 +30,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 SPAN_DROP_REASONS: Final = (
     "permanent_400", "permanent_401", "permanent_403", "permanent_404", "permanent_415", "permanent_500",
-    "too_large", "partial_success", "response_too_large", "retries_exhausted",
+    "too_large", "partial_success", "response_too_large", "retries_exhausted", "unencodable",
 )
 RETRY_REASONS: Final = ("status_429", "status_502", "status_503", "status_504", "connection_error", "timeout",
                         "disconnected")

@@ -48,7 +48,7 @@ from testbed.errors import TestbedError
 from testbed.exporter.config import ExporterConfig
 from testbed.defect_switches import announce
 from testbed.exporter.defects import corrupt_spans
-from testbed.exporter.encoder import validate
+from testbed.exporter.encoder import split_encodable, validate
 from testbed.exporter.mapping import map_event
 from testbed.exporter.metrics import ExporterMetrics
 from testbed.exporter.sender import Clock, GroupOutcome, Sender
@@ -69,6 +69,8 @@ class _Item:
     msg: Msg
     spans: list[SpanRecord]
     event_id: str
+    unencodable: int = 0
+    """Spans of this message left out because their text cannot be encoded, counted when it settles."""
     finished: bool = field(default=False)
 
 
@@ -196,7 +198,12 @@ class ExporterService:
             with contextlib.suppress(Exception):
                 await msg.term()
             return
-        item = _Item(msg, spans, event.event_id)
+        spans, unencodable = split_encodable(spans)
+        item = _Item(msg, spans, event.event_id, unencodable)
+        if not spans:  # nothing left to export: settle now, the drop counted
+            self._unfinished.add(item)
+            await self._finish(item, GroupOutcome())
+            return
         self._unfinished.add(item)
         self._queue_delta(len(spans))
         if not self._buffer:
@@ -274,11 +281,31 @@ class ExporterService:
             with contextlib.suppress(Exception):
                 await item.msg.in_progress()
         started = time.monotonic()
-        outcomes = await self._sender.export([item.spans for item in items])
+        try:
+            outcomes = await self._sender.export([item.spans for item in items])
+        except Exception as exc:  # never leave a batch held: isolate the failing message, settle the rest
+            log.error("export task failed: %s", type(exc).__name__)  # no payload in logs
+            await self._after_failure(items, exc)
+            return
         self.metrics.export_duration.observe(time.monotonic() - started)
         self.metrics.batch_spans.observe(sum(len(item.spans) for item in items))
         for item, outcome in zip(items, outcomes):
             await self._finish(item, outcome)
+
+    async def _after_failure(self, items: list[_Item], exc: Exception) -> None:
+        """Settle a batch whose export raised: each message is retried alone, so only the one that
+        fails alone is settled as failed. The encoder raises before the first request is sent, so
+        retrying its neighbours cannot export anything twice."""
+        if len(items) > 1:
+            for item in items:
+                await self._export([item])
+            return
+        item = items[0]
+        if isinstance(exc, (ValueError, TypeError, OverflowError)):  # encoding: retrying cannot help
+            await self._finish(item, GroupOutcome(dropped={"unencodable": len(item.spans)}))
+        else:
+            await self._finish(item, GroupOutcome(nak_delay_s=self.config.retry.initial_backoff_s,
+                                                  nak_reason="export_error"))
 
     async def _finish(self, item: _Item, outcome: GroupOutcome) -> None:
         if item.finished:
@@ -289,11 +316,13 @@ class ExporterService:
         self.metrics.spans_exported.inc(outcome.exported)
         try:
             if outcome.nak_delay_s is None:
+                outcome.drop("unencodable", item.unencodable)
                 self._count_drops(outcome.dropped)
                 self._remember_settled(item.event_id)
                 await item.msg.ack()
             elif item.msg.metadata.num_delivered >= self.config.bus.max_deliver:
                 unexported = len(item.spans) - outcome.exported - sum(outcome.dropped.values())
+                outcome.drop("unencodable", item.unencodable)
                 self._count_drops({**outcome.dropped, "retries_exhausted": unexported})
                 await item.msg.term()
             else:

@@ -1,0 +1,39 @@
+"""Text in a TraceEvent is valid UTF-8 at the source: an undecodable header byte (a lone surrogate
+after aiohttp's ``surrogateescape``) and a ``\\ud800`` escape in a JSON body become U+FFFD when the
+event is built and serialised, so no bus message carries text an OTLP encoder must refuse."""
+
+from __future__ import annotations
+
+from testbed.gateway.events import build_event
+from testbed.trace_event import TraceEvent
+
+from tests.testbed.gateway.test_events import BODY, record
+
+
+def finish(_provider: str, raw: str) -> str:
+    return raw
+
+
+def test_undecodable_header_bytes_become_replacement_characters() -> None:
+    rec = record(exclude=False)
+    rec.user_agent = "curl x\udcff"
+    rec.correlation_id = "c\udcfe"
+    rec.path = "/v1/chat/\udc80"
+    ev = build_event(rec, {"service.name": "gw"}, event_id="e1", capture_content=True, finish=finish)
+    assert ev.http.user_agent == "curl x\ufffd"
+    assert ev.correlation_id == "c\ufffd"
+    assert ev.http.path == "/v1/chat/\ufffd"
+
+
+def test_a_lone_surrogate_in_body_content_leaves_the_gateway_as_a_replacement_character() -> None:
+    rec = record(exclude=False)
+    body = dict(BODY)
+    body["messages"] = [{"role": "user", "content": "hi \ud800 there"}]
+    rec.body = body
+    rec.requested_model = "alias\udfff"
+    ev = build_event(rec, {"service.name": "gw"}, event_id="e1", capture_content=True, finish=finish)
+    wire = ev.to_json()
+    text = wire.decode("utf-8")  # strict: raises on any surrogate
+    assert "hi \ufffd there" in text
+    back = TraceEvent.from_json(wire)
+    assert back.request.requested_model == "alias\ufffd"
