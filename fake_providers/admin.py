@@ -9,13 +9,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
 
+from aiohttp.web_protocol import RequestPayloadError
+
 from fake_providers.behaviours import BehaviourError, parse_rule, parse_rules
 from fake_providers.keys import BEHAVIOURS, HANDLER_ERRORS, JOURNAL, METRICS
+from testbed.safe_json import JsonBodyError, loads_body
 
 
 def admin_error(status: int, message: str, field: str | None = None) -> web.Response:
@@ -28,9 +30,11 @@ def _rules_view(request: web.Request) -> web.Response:
 
 async def _json(request: web.Request) -> Any:
     try:
-        return json.loads(await request.read())
-    except (ValueError, RecursionError):
-        raise BehaviourError("body", "must be valid JSON") from None
+        return loads_body(await request.read())
+    except JsonBodyError as exc:
+        raise BehaviourError("body", str(exc)) from None
+    except RequestPayloadError:
+        raise BehaviourError("body", "could not be decoded (Content-Encoding)") from None
 
 
 async def get_behaviours(request: web.Request) -> web.Response:

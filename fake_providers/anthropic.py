@@ -42,7 +42,7 @@ def _check_messages(messages: list[Any]) -> bool:
     last_is_result = False
     for i, message in enumerate(messages):
         message = obj(message, f"messages[{i}]")
-        if message.get("role") not in ROLES:
+        if not isinstance(message.get("role"), str) or message["role"] not in ROLES:
             raise InvalidRequest(f"messages.{i}.role: Input should be 'user' or 'assistant'", f"messages.{i}.role")
         content = message.get("content")
         if not isinstance(content, (str, list)):

@@ -12,14 +12,16 @@ a provider-format 500 that is also recorded under ``/_fake/errors`` (tests fail 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import traceback
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
-from fake_providers import anthropic, gemini, openai_chat, openai_embeddings, openai_responses
+from fake_providers import anthropic, errors, gemini, openai_chat, openai_embeddings, openai_responses
 from fake_providers.admin import add_routes as add_admin_routes
 from fake_providers.behaviour_store import BehaviourStore
 from fake_providers.exchange import Endpoint, error_plan, finish, request_id, serve
@@ -32,6 +34,7 @@ from fake_providers.metrics import Metrics
 from fake_providers.sending import Shape
 from fake_providers.settings import FakeProviderSettings
 from fake_providers.wire import Provider, Summary
+from testbed.serving import ERROR_BODY
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +84,8 @@ async def _open_entry(request: web.Request) -> bool:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         return False
+    except RequestPayloadError:  # corrupt gzip, unknown Content-Encoding, a body cut short
+        raise web.HTTPBadRequest(reason="The request body could not be decoded.") from None
     request[RAW_BODY] = raw
     entry.body = body_value(raw)
     return True
@@ -134,6 +139,12 @@ async def _router_error(request: web.Request, status: int, reason: str) -> web.S
     return await finish(request, provider, "unrouted", plan, Shape())
 
 
+def _openai_error(status: int, message: str) -> tuple[bytes, str]:
+    """A request the HTTP parser refuses has no route yet, so it gets the OpenAI format (testbed.serving)."""
+    spec = errors.ErrorSpec(status, message)
+    return json.dumps(errors.error_body(Provider.OPENAI, spec, request_id(Provider.OPENAI))).encode(), "application/json"
+
+
 def create_app(settings: FakeProviderSettings | None = None) -> web.Application:
     """Build the fake-providers app; nothing binds until a runner starts it."""
     settings = settings or FakeProviderSettings()
@@ -144,6 +155,7 @@ def create_app(settings: FakeProviderSettings | None = None) -> web.Application:
     app[METRICS] = Metrics()
     app[SHUTDOWN] = asyncio.Event()
     app[HANDLER_ERRORS] = []
+    app[ERROR_BODY] = _openai_error
 
     async def on_shutdown(app: web.Application) -> None:
         app[SHUTDOWN].set()

@@ -10,7 +10,6 @@ The journal entry opened by the middleware is completed with what was sent.
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import time
 import uuid
@@ -28,6 +27,7 @@ from fake_providers.keys import BEHAVIOURS, ENTRY, METRICS, RAW_BODY, SETTINGS
 from fake_providers.sending import ClientGone, Outcome, Shape, abort_connection, pause, send
 from fake_providers.validation import InvalidRequest
 from fake_providers.wire import Provider, ResponsePlan, Summary, json_plan
+from testbed.safe_json import JsonBodyError, loads_body
 
 FAULT_MESSAGES: Final[dict[int, str]] = {
     429: "Rate limit reached for requests. Please try again later.",
@@ -130,9 +130,9 @@ def check_auth(provider: Provider, request: web.Request) -> None:
 
 def parse_json(raw: bytes) -> Any:
     try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
-        raise InvalidRequest("We could not parse the JSON body of your request.") from None
+        return loads_body(raw)
+    except JsonBodyError as exc:
+        raise InvalidRequest(f"We could not parse the JSON body of your request. {exc}") from None
 
 
 def retry_headers(provider: Provider, status: int, rule: BehaviourRule, default_ms: int) -> dict[str, str]:

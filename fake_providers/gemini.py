@@ -60,7 +60,7 @@ def _contents(value: list[Any]) -> bool:
     for i, content in enumerate(value):
         content = obj(content, f"contents[{i}]")
         role = content.get("role")
-        if role is not None and role not in ROLES:
+        if role is not None and (not isinstance(role, str) or role not in ROLES):
             raise InvalidRequest(f"Please use a valid role: user, model (contents[{i}].role).", f"contents[{i}].role")
         parts = content.get("parts")
         if not isinstance(parts, list) or not parts:

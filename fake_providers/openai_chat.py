@@ -71,7 +71,7 @@ def parse_tool_choice(value: Any) -> tuple[canned.ToolMode, str | None]:
 def _check_messages(messages: list[Any]) -> None:
     for i, message in enumerate(messages):
         message = obj(message, f"messages[{i}]")
-        if message.get("role") not in ROLES:
+        if not isinstance(message.get("role"), str) or message["role"] not in ROLES:
             raise InvalidRequest(f"Invalid value for 'messages[{i}].role'.", f"messages[{i}].role")
         content = message.get("content")
         if content is not None and not isinstance(content, (str, list)):

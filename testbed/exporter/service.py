@@ -49,8 +49,10 @@ from testbed.exporter.config import ExporterConfig
 from testbed.defect_switches import announce
 from testbed.exporter.defects import corrupt_spans
 from testbed.exporter.encoder import split_encodable, validate
+from testbed.exporter.defects import metric_instruments
 from testbed.exporter.mapping import map_event
 from testbed.exporter.metrics import ExporterMetrics
+from testbed.exporter.metrics_export import GenAiMetricsExport
 from testbed.exporter.sender import Clock, GroupOutcome, Sender
 from testbed.exporter.server import create_app
 from testbed.exporter.spans import SpanRecord
@@ -96,6 +98,7 @@ class ExporterService:
         self._session: aiohttp.ClientSession | None = None
         self._sender: Sender | None = None
         self._runner: web.AppRunner | None = None
+        self.genai_metrics: GenAiMetricsExport | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._sends: set[asyncio.Task[None]] = set()
         self._buffer: list[_Item] = []
@@ -155,6 +158,10 @@ class ExporterService:
             self._runner, self.metrics_url = await start_site(
                 create_app(self.metrics), self.config.metrics.host, self.config.metrics.port
             )
+        self.genai_metrics = GenAiMetricsExport(  # metrics derived from acked spans (SPEC 12)
+            self.config.genai_metrics, self.config.sender, self.config.retry, registry=self.metrics.registry,
+            clock=self._clock, instruments=metric_instruments(self.config.defects), version=__version__)
+        self.genai_metrics.start(self._session)
         self._pull_task = asyncio.create_task(self._pull_loop())
         self._batch_task = asyncio.create_task(self._batch_loop())
         self._tasks = [self._pull_task, self._batch_task, asyncio.create_task(self._heartbeat_loop())]
@@ -319,6 +326,8 @@ class ExporterService:
                 outcome.drop("unencodable", item.unencodable)
                 self._count_drops(outcome.dropped)
                 self._remember_settled(item.event_id)
+                if self.genai_metrics is not None and outcome.exported == len(item.spans):
+                    self.genai_metrics.record(item.spans)
                 await item.msg.ack()
             elif item.msg.metadata.num_delivered >= self.config.bus.max_deliver:
                 unexported = len(item.spans) - outcome.exported - sum(outcome.dropped.values())
@@ -368,6 +377,8 @@ class ExporterService:
         await asyncio.gather(*self._sends, return_exceptions=True)
         for item in list(self._unfinished):
             await self._finish(item, GroupOutcome(nak_delay_s=0.0, nak_reason="shutdown"))
+        if self.genai_metrics is not None:
+            await self.genai_metrics.stop()
         await self._close(flush=True)
 
     async def abort(self) -> None:
@@ -379,6 +390,8 @@ class ExporterService:
         for task in [*self._tasks, *self._sends]:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._sends, return_exceptions=True)
+        if self.genai_metrics is not None:
+            self.genai_metrics.abort()
         await self._close(flush=False)
 
     async def _close(self, flush: bool) -> None:
