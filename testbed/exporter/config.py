@@ -20,6 +20,7 @@ import yaml
 from testbed.bus import BusSettings
 from testbed.errors import ConfigError
 from testbed.exporter.defects import exporter_defects
+from testbed.exporter.metrics_export import GenAiMetricsSettings, resolve_genai_metrics
 from testbed.exporter.retry import MAX_RESPONSE_BYTES, RetryPolicy
 from testbed.exporter.sender import MAX_REQUEST_BYTES, SenderSettings
 from testbed.settings import BatchExplicit, BatchSettings, OtlpExplicit, resolve_batch, resolve_otlp
@@ -47,6 +48,8 @@ class ExporterConfig:
     """How long the start waits for the bus before failing."""
     defects: frozenset[str] = frozenset()
     """Seeded defects for ``testbed selftest`` (``testbed.exporter.defects``); empty in real use."""
+    genai_metrics: GenAiMetricsSettings = field(default_factory=lambda: GenAiMetricsSettings(enabled=False))
+    """GenAI metrics over ``/v1/metrics`` (``testbed.exporter.metrics_export``), from the OTEL_* variables."""
 
 
 _SECTIONS: Final[dict[str, dict[str, tuple[type | tuple[type, ...], ...]]]] = {
@@ -115,9 +118,10 @@ def parse_config(data: Mapping[str, Any] | None, env: Mapping[str, str]) -> Expo
     connect_timeout_s = float(bus.pop("connect_timeout_s", 10.0))
     max_concurrent = int(batch.pop("max_concurrent_exports", 2))
     batch_settings = resolve_batch(BatchExplicit(**batch, origin="batch."), env)
+    sender = _sender_settings(otlp, env)
     return ExporterConfig(
         bus=BusSettings(**bus),
-        sender=_sender_settings(otlp, env),
+        sender=sender,
         batch=batch_settings,
         retry=dataclasses.replace(_retry_policy(retry, batch_settings.export_timeout_s), defects=defects),
         metrics=MetricsConfig(**metrics),
@@ -125,6 +129,7 @@ def parse_config(data: Mapping[str, Any] | None, env: Mapping[str, str]) -> Expo
         fetch_wait_s=fetch_wait_s,
         connect_timeout_s=connect_timeout_s,
         defects=defects,
+        genai_metrics=resolve_genai_metrics(sender, env),
     )
 
 

@@ -16,19 +16,30 @@ gen_ai_on_server_span          ``gen_ai.request.model`` on the SERVER span      
 lose_spans_on_retry            a retryable failure acks the batch as if exported      loss
 retry_on_400                   400 treated as retryable                                exporter
 ignore_retry_after             ``Retry-After`` ignored, plain backoff used             exporter (W)
+wrong_metric_buckets           GenAI histograms with decimal, not semconv, buckets      metrics
+leak_content_at_ingest         (exporter half) the gateway's compressed prompt is      redaction
+                               expanded into ``gen_ai.input.messages`` after the
+                               exclusion strip: content at the ingest, none on the bus
 =============================  =====================================================  =============
 
+Graded (RUN-07): ``lose_spans_on_retry@1/N`` loses 1 span in N (counted over every span mapped, never
+sent nor counted as dropped) instead of whole batches on a retry.
+
 The span defects are applied by :func:`corrupt_spans` after mapping; the retry defects by
-:func:`testbed.exporter.retry.decide` through ``RetryPolicy.defects``.
+:func:`testbed.exporter.retry.decide` through ``RetryPolicy.defects``; the metric defect by
+:func:`metric_instruments`, which the service hands to the metrics export at start.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import gzip
 from collections.abc import Mapping
 from typing import Any, Final
 
-from testbed.defect_switches import RESOURCE_ATTRIBUTE, parse_defects
+from testbed.defect_switches import RESOURCE_ATTRIBUTE, GradeKind, grade_of, parse_defects, tally_of
+from testbed.exporter.genai_metrics import INSTRUMENTS, Instrument
 from testbed.exporter.spans import KIND_CLIENT, KIND_INTERNAL, KIND_SERVER, SpanRecord
 
 
@@ -38,12 +49,20 @@ GEN_AI_ON_SERVER_SPAN: Final = "gen_ai_on_server_span"
 LOSE_SPANS_ON_RETRY: Final = "lose_spans_on_retry"
 RETRY_ON_400: Final = "retry_on_400"
 IGNORE_RETRY_AFTER: Final = "ignore_retry_after"
+WRONG_METRIC_BUCKETS: Final = "wrong_metric_buckets"
+LEAK_CONTENT_AT_INGEST: Final = "leak_content_at_ingest"
 
 EXPORTER_DEFECTS: Final = frozenset({
     WRONG_SPAN_KIND, DEPRECATED_ATTRIBUTE_NAMES, GEN_AI_ON_SERVER_SPAN, LOSE_SPANS_ON_RETRY, RETRY_ON_400,
-    IGNORE_RETRY_AFTER,
+    IGNORE_RETRY_AFTER, WRONG_METRIC_BUCKETS, LEAK_CONTENT_AT_INGEST,
 })
 """The closed set of exporter defect switches."""
+
+EXPORTER_GRADED: Final[dict[str, GradeKind]] = {LOSE_SPANS_ON_RETRY: "rarity"}
+"""The switches that take a grade (RUN-07), and its kind."""
+
+PAYLOAD_ATTRIBUTE: Final = "testbed.defect_payload"
+"""Where the gateway half of ``leak_content_at_ingest`` hides the prompt (gzip, then base64)."""
 
 DEFECTS_ENV: Final = "TESTBED_EXPORTER_DEFECTS"
 """Comma-separated exporter defect names, merged with the config's ``defects``. Default: none."""
@@ -58,14 +77,33 @@ DEPRECATED_NAMES: Final = {
 
 def exporter_defects(config_value: Any, environ: Mapping[str, str]) -> frozenset[str]:
     """The config's ``defects`` merged with :data:`DEFECTS_ENV`; unknown names raise ConfigError."""
-    return parse_defects(config_value, environ, DEFECTS_ENV, EXPORTER_DEFECTS)
+    return parse_defects(config_value, environ, DEFECTS_ENV, EXPORTER_DEFECTS, EXPORTER_GRADED)
 
 
 def corrupt_spans(spans: list[SpanRecord], active: frozenset[str]) -> list[SpanRecord]:
     """Apply the span defects and the ``testbed.defects`` resource tag; the identity when none is on."""
     if not active:
         return spans
+    loss = grade_of(active, LOSE_SPANS_ON_RETRY)
+    if loss is not None:
+        tally = tally_of(active)
+        spans = [s for s in spans if not tally.hit(LOSE_SPANS_ON_RETRY, loss)]
+    if LEAK_CONTENT_AT_INGEST in active:
+        spans = [_expand_payload(s) for s in spans]
     return [_corrupt(s, active) for s in spans]
+
+
+def _expand_payload(span: SpanRecord) -> SpanRecord:
+    """``leak_content_at_ingest`` (exporter half): runs after the exclusion strip, so the prompt
+    the gateway hid in the resource reaches the ingest as ``gen_ai.input.messages``."""
+    payload = span.resource.get(PAYLOAD_ATTRIBUTE)
+    if not isinstance(payload, str):
+        return span
+    resource = {k: v for k, v in span.resource.items() if k != PAYLOAD_ATTRIBUTE}
+    attrs = dict(span.attributes)
+    if span.kind == KIND_CLIENT and "gen_ai.operation.name" in attrs:
+        attrs["gen_ai.input.messages"] = gzip.decompress(base64.b64decode(payload)).decode()
+    return dataclasses.replace(span, attributes=attrs, resource=resource)
 
 
 def _corrupt(span: SpanRecord, active: frozenset[str]) -> SpanRecord:
@@ -84,3 +122,14 @@ def _corrupt(span: SpanRecord, active: frozenset[str]) -> SpanRecord:
         tagged |= set(prior.split(","))
     resource = {**span.resource, RESOURCE_ATTRIBUTE: ",".join(sorted(tagged))}
     return dataclasses.replace(span, kind=kind, attributes=attrs, resource=resource)
+
+
+DECIMAL_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
+"""What ``wrong_metric_buckets`` uses instead: a common default that is not the semconv's (MET-01..02)."""
+
+
+def metric_instruments(active: frozenset[str]) -> dict[str, Instrument]:
+    """The GenAI instruments the metrics export uses; ``wrong_metric_buckets`` swaps every boundary list."""
+    if WRONG_METRIC_BUCKETS not in active:
+        return dict(INSTRUMENTS)
+    return {name: dataclasses.replace(i, boundaries=DECIMAL_BUCKETS) for name, i in INSTRUMENTS.items()}
