@@ -19,7 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from testbed.errors import WaitTimeout
 
 from fake_middleware.faults import FaultSpecError, spec_from_dict
-from fake_middleware.keys import FAULTS, LISTENER, REGISTRY, SETTINGS, STORE
+from fake_middleware.keys import FAULTS, LISTENER, METRIC_STORE, REGISTRY, SETTINGS, STORE
 from fake_middleware.query import QUERY_PARAMS, QueryError, SpanQuery, parse_query
 from fake_middleware.topology import build_topology
 
@@ -117,6 +117,7 @@ async def post_canary(request: web.Request) -> web.Response:
 
 async def post_reset(request: web.Request) -> web.Response:
     request.app[STORE].reset()
+    request.app[METRIC_STORE].reset()
     return web.json_response({"reset": True})
 
 

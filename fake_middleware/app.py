@@ -14,8 +14,10 @@ from aiohttp import web
 from fake_middleware import api, otlp
 from fake_middleware.faults import FaultSet
 from fake_middleware.ingest import PATHS, abort, handle_export, is_down_here
-from fake_middleware.keys import FAULTS, LISTENER, REGISTRY, SETTINGS, STORE, ListenerState
+from fake_middleware.keys import FAULTS, LISTENER, METRIC_STORE, REGISTRY, SETTINGS, STORE, ListenerState
 from fake_middleware.metrics import make_registry
+from fake_middleware.metrics_api import MetricStoreCollector, add_metric_routes
+from fake_middleware.metrics_store import MetricStore
 from fake_middleware.settings import Settings
 from fake_middleware.store import SpanStore
 
@@ -60,9 +62,12 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[FAULTS] = faults
     app[LISTENER] = ListenerState()
     app[REGISTRY] = make_registry(store, faults)
+    app[METRIC_STORE] = MetricStore()
+    app[REGISTRY].register(MetricStoreCollector(app[METRIC_STORE]))
     for path in PATHS:
         app.router.add_post(path, handle_export)
     api.add_routes(app)
+    add_metric_routes(app)
     app.on_shutdown.append(_release_hangs)
     return app
 

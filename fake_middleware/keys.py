@@ -9,6 +9,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from fake_middleware.faults import FaultSet
+from fake_middleware.metrics_store import MetricStore
 from fake_middleware.settings import Settings
 from fake_middleware.store import SpanStore
 
@@ -29,6 +30,7 @@ class ListenerState:
 
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", SpanStore)
+METRIC_STORE = web.AppKey("metric_store", MetricStore)
 FAULTS = web.AppKey("faults", FaultSet)
 LISTENER = web.AppKey("listener", ListenerState)
 REGISTRY = web.AppKey("registry", CollectorRegistry)
