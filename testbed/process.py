@@ -1,7 +1,10 @@
 """Start a server in a child process and wait on its ready line (never on a sleep).
 
 Used by tests, ``testbed up`` and the runner. The child's stdout is read line by line until a JSON
-object with ``"event": "ready"`` appears; stderr goes to a file so a failed start can show it.
+object with ``"event": "ready"`` appears; stderr goes to a temporary file so a failed start can show
+it. ``stop()`` and ``kill()`` mark the exit as asked for (a supervisor restarts only exits nobody
+asked for) and, once the child is gone, read its stderr into memory and delete the file, so no
+temporary file outlives the process object's stop.
 """
 
 from __future__ import annotations
@@ -33,6 +36,13 @@ class ServerProcess:
     stderr_path: str
     _reader: threading.Thread | None = field(default=None, repr=False)
     lines: list[str] = field(default_factory=list, repr=False)
+    stop_reason: str | None = None
+    """Set by ``stop()``/``kill()``: the exit was asked for (None: it died on its own)."""
+    _stderr_kept: str | None = field(default=None, repr=False)
+
+    @property
+    def pid(self) -> int:
+        return int(self.popen.pid)
 
     @property
     def url(self) -> str:
@@ -45,28 +55,53 @@ class ServerProcess:
         if self.alive():
             self.popen.send_signal(sig)
 
-    def stop(self, timeout: float = 15.0) -> int | None:
+    def stop(self, timeout: float = 15.0, reason: str = "stopped") -> int | None:
         """SIGTERM, then SIGKILL after ``timeout``; idempotent. Returns the exit status."""
         if self.alive():
+            self.stop_reason = self.stop_reason or reason
             self.popen.send_signal(signal.SIGTERM)
             try:
                 self.popen.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait(timeout)
+        self.release()
         return self.popen.returncode
 
-    def kill(self) -> None:
+    def kill(self, reason: str = "killed") -> None:
         if self.alive():
+            self.stop_reason = self.stop_reason or reason
             self.popen.kill()
             self.popen.wait(10)
+        self.release()
+
+    def release(self) -> None:
+        """Once the child has exited: keep its stderr in memory and delete the file (idempotent)."""
+        if self.popen.poll() is None or self._stderr_kept is not None:
+            return
+        self._stderr_kept = _read_text(self.stderr_path)
+        try:
+            os.unlink(self.stderr_path)
+        except OSError:
+            pass
 
     def stderr_text(self) -> str:
-        try:
-            with open(self.stderr_path, encoding="utf-8", errors="replace") as fh:
-                return fh.read()
-        except OSError:
-            return ""
+        if self._stderr_kept is not None:
+            return self._stderr_kept
+        return _read_text(self.stderr_path)
+
+
+# A child's log is read back whole (tests search it for secrets) but never without a bound.
+MAX_KEPT_STDERR = 16 << 20
+
+
+def _read_text(path: str) -> str:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(max(0, os.path.getsize(path) - MAX_KEPT_STDERR))
+            return fh.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
 
 
 def python_module_argv(module: str, *args: str) -> list[str]:

@@ -4,23 +4,32 @@ Data flows client -> gateway -> fake provider, and gateway -> NATS -> exporter -
 Each part is a child process started on port 0 and awaited on its ready line; ``stop()`` tears
 them down in reverse order (the exporter gets SIGTERM so it drains). Parts can be stopped, killed
 and restarted one by one, which is what the chaos timeline does.
+
+The exporter and the gateway are supervised (``supervisor.py``): one that dies without being asked
+to is started again on the same port, so every URL in the ready line stays valid; one stopped or
+killed through its ``ServerProcess`` (a fault, a restart) is left to whoever stopped it.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import shutil
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
 from testbed.bus import NatsServer
+from testbed.errors import ProcessStartError
 from testbed.process import ServerProcess, python_module_argv, start_server
 from testbed.runner.configs import default_gateway_config_path, exporter_config, gateway_env
+from testbed.runner.supervisor import Log, Supervisor
 
 HOST = "127.0.0.1"
 
@@ -48,6 +57,13 @@ class StackSettings:
     nats_url: str | None = None
     """An external NATS with JetStream; None starts the embedded nats-server."""
     start_timeout_s: float = 30.0
+    supervise: bool = True
+    """Restart an exporter or gateway that dies on its own (False: leave it dead)."""
+
+
+def log_to_stderr(event: dict[str, Any]) -> None:
+    """The default supervisor log: one JSON line per event on stderr."""
+    print(json.dumps(event), file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -61,10 +77,15 @@ class Stack:
     middleware: ServerProcess | None = None
     gateway: ServerProcess | None = None
     exporter: ServerProcess | None = None
+    supervisor: Supervisor | None = None
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _stopping: bool = False
 
     @classmethod
-    def start(cls, settings: StackSettings | None = None) -> Stack:
+    def start(cls, settings: StackSettings | None = None, log: Log | None = log_to_stderr) -> Stack:
         stack = cls(settings or StackSettings(), Path(tempfile.mkdtemp(prefix="testbed-stack-")))
+        if stack.settings.supervise:
+            stack.supervisor = Supervisor(stack.restart_part, log)
         try:
             stack._start_all()
         except BaseException:
@@ -103,25 +124,58 @@ class Stack:
         path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         return str(path)
 
-    def start_gateway(self) -> ServerProcess:
+    def start_gateway(self, port: int = 0) -> ServerProcess:
         assert self.providers is not None
         env = {**gateway_env(self.settings, self.providers.url, self.nats_url, HOST), **self.settings.gateway_env}
+        if port:
+            env["gateway_port"] = str(port)
         path = self.settings.gateway_config or default_gateway_config_path()
-        self.gateway = start_server(
-            [sys.executable, "-m", "testbed", "gateway", "--config", path],
-            timeout=self.settings.start_timeout_s,
-            env=env,
-        )
-        return self.gateway
+        with self._lock:
+            self.gateway = start_server(
+                [sys.executable, "-m", "testbed", "gateway", "--config", path],
+                timeout=self.settings.start_timeout_s,
+                env=env,
+            )
+            self._watch("gateway", self.gateway)
+            return self.gateway
 
-    def start_exporter(self) -> ServerProcess:
+    def start_exporter(self, port: int = 0) -> ServerProcess:
         assert self.middleware is not None
         config = exporter_config(self.settings, self.middleware.url, self.nats_url, HOST)
-        path = self._write_config("exporter", config)
-        self.exporter = start_server(
-            [sys.executable, "-m", "testbed", "exporter", "--config", path], timeout=self.settings.start_timeout_s
-        )
-        return self.exporter
+        if port and isinstance(config.get("metrics"), dict):
+            config["metrics"]["port"] = port
+        with self._lock:
+            path = self._write_config("exporter", config)
+            self.exporter = start_server(
+                [sys.executable, "-m", "testbed", "exporter", "--config", path], timeout=self.settings.start_timeout_s
+            )
+            self._watch("exporter", self.exporter)
+            return self.exporter
+
+    def _watch(self, part: str, proc: ServerProcess) -> None:
+        if self.supervisor is not None:
+            self.supervisor.watch(part, proc)
+
+    def restart_part(self, part: str, dead: ServerProcess) -> ServerProcess:
+        """Start ``part`` again in place of ``dead``, on its port when that is free (the supervisor's
+        restart). A replacement someone else already started is kept."""
+        with self._lock:
+            if self._stopping:
+                raise ProcessStartError("the stack is stopping")
+            current: ServerProcess | None = getattr(self, part)
+            if current is not None and current is not dead and current.alive():
+                return current
+            start = self.start_exporter if part == "exporter" else self.start_gateway
+            try:
+                return start(urlsplit(dead.url).port or 0)
+            except ProcessStartError:
+                return start(0)  # the old port was taken meanwhile; a new URL beats no part at all
+
+    def pids(self) -> dict[str, int]:
+        """Process ids of the running parts (``kill -9`` one to see the supervisor at work)."""
+        parts = {"gateway": self.gateway, "exporter": self.exporter, "providers": self.providers,
+                 "middleware": self.middleware}
+        return {name: proc.pid for name, proc in parts.items() if proc is not None}
 
     @property
     def middleware_admin_url(self) -> str:
@@ -147,9 +201,14 @@ class Stack:
         }
         if self.middleware is not None:
             ready["metrics"]["middleware"] = f"{self.middleware_admin_url}/metrics"
+        ready["pids"] = self.pids()
         return ready
 
     def stop(self) -> None:
+        if self.supervisor is not None:
+            self.supervisor.close()
+        with self._lock:
+            self._stopping = True
         for proc in (self.gateway, self.exporter, self.middleware, self.providers):
             if proc is not None:
                 proc.stop()
