@@ -16,7 +16,10 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from aiohttp.web_protocol import RequestPayloadError
+
 from testbed.errors import WaitTimeout
+from testbed.safe_json import JsonBodyError, loads_body
 
 from fake_middleware.faults import FaultSpecError, spec_from_dict
 from fake_middleware.keys import FAULTS, LISTENER, METRIC_STORE, REGISTRY, SETTINGS, STORE
@@ -101,13 +104,17 @@ async def get_requests(request: web.Request) -> web.Response:
 
 
 async def post_canary(request: web.Request) -> web.Response:
-    raw = await request.read()
+    try:
+        raw = await request.read()
+    except RequestPayloadError:
+        return _bad("body: could not be decoded (Content-Encoding)")
     needle: Any = raw.decode("utf-8", "surrogateescape")
     if request.content_type == "application/json":
         try:
-            needle = json.loads(raw).get("needle")
-        except (ValueError, AttributeError):
-            return _bad("body: expected {\"needle\": \"...\"}")
+            doc = loads_body(raw)
+        except JsonBodyError as exc:
+            return _bad(f"body: {exc}")
+        needle = doc.get("needle") if isinstance(doc, dict) else None
     if not isinstance(needle, str) or not needle:
         return _bad("needle: expected a non-empty string")
     hits = request.app[STORE].canary(needle.encode("utf-8", "surrogateescape"))
@@ -135,8 +142,8 @@ async def list_faults(request: web.Request) -> web.Response:
 async def add_fault(request: web.Request) -> web.Response:
     faults = request.app[FAULTS]
     try:
-        doc = await request.json()
-    except ValueError:
+        doc = loads_body(await request.read())
+    except (JsonBodyError, RequestPayloadError):
         return _bad("body: expected a JSON object (a fault, or a list of faults)")
     docs = doc if isinstance(doc, list) else [doc]
     added = []

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import math
 from typing import Any, Final
 
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
+
+from testbed.safe_json import loads_body
 
 HEX_FIELDS: Final = frozenset({"trace_id", "span_id", "parent_span_id"})
 _INT64_TYPES: Final = frozenset({
@@ -45,7 +46,7 @@ class JsonDecodeError(ValueError):
 def parse_json(body: bytes, message: Message, lenient: list[str]) -> Message:
     """Fill ``message`` from an OTLP JSON ``body``; lenient acceptances are appended to ``lenient``."""
     try:
-        doc = json.loads(body)
+        doc = loads_body(body)
         if not isinstance(doc, dict):
             raise JsonDecodeError("body is not a JSON object")
         _fill(message, doc, "$", lenient)

@@ -17,7 +17,9 @@ from typing import Any
 
 from aiohttp import web
 
-from testbed.serving import bound_port
+from testbed.serving import ERROR_BODY, ProtocolRunner, bound_port
+
+from fake_middleware import otlp
 
 from fake_middleware.app import create_app
 from fake_middleware.faults import FaultSet, FaultSpec
@@ -26,6 +28,12 @@ from fake_middleware.faults.down import Down
 from fake_middleware.keys import FAULTS, LISTENER, STORE
 from fake_middleware.settings import Settings
 from fake_middleware.store import SpanStore
+
+
+def _status_error(status: int, message: str) -> tuple[bytes, str]:
+    """A request the HTTP parser refuses gets a protobuf ``google.rpc.Status`` (OTLP's default, OTLP-07):
+    its route and content type were never read."""
+    return otlp.status_body(otlp.Encoding.PROTOBUF, status, message), otlp.Encoding.PROTOBUF.value
 
 
 class MiddlewareServer:
@@ -63,8 +71,9 @@ class MiddlewareServer:
         # aiohttp would inflate gzip bodies itself, with no limit we control: the ingest must see
         # the wire bytes to refuse a gzip bomb early (OTLP-12), so auto_decompress is off. With no
         # lingering, a body left unread (401, 413) is not drained: the connection is closed instead.
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, auto_decompress=False,
-                                     lingering_time=0)
+        self.app[ERROR_BODY] = _status_error
+        self._runner = ProtocolRunner(self.app, access_log=None, handle_signals=False, auto_decompress=False,
+                                      lingering_time=0)
         await self._runner.setup()
         self._site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
         await self._site.start()

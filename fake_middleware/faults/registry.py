@@ -44,7 +44,7 @@ def spec_from_dict(doc: Mapping[str, Any], default_name: str) -> FaultSpec:
     if not isinstance(doc, Mapping):
         raise FaultSpecError("fault: expected a JSON object")
     kind = doc.get("kind")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise FaultSpecError(f"kind: {kind!r} is not one of {sorted(KINDS)}")
     target = doc.get("target", "ingest")
     if target != "ingest":
@@ -61,6 +61,8 @@ def spec_from_dict(doc: Mapping[str, Any], default_name: str) -> FaultSpec:
     match = doc.get("match", {})
     if not isinstance(match, Mapping) or set(match) - _MATCH_KEYS or not all(isinstance(v, str) for v in match.values()):
         raise FaultSpecError(f"match: expected an object with string values for {sorted(_MATCH_KEYS)}")
+    if not isinstance(doc.get("params") or {}, Mapping):
+        raise FaultSpecError("params: expected an object")
     params = dict(doc.get("params") or {})
     params.update({k: v for k, v in doc.items() if k not in _COMMON})
     return FaultSpec(name=name, kind=kind, probability=float(probability), times=times, match=dict(match), params=params)

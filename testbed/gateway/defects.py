@@ -19,7 +19,14 @@ end_span_at_headers            streamed attempts end at the first chunk         
 wrong_usage                    output tokens off by one                                semconv-values
 drop_traceparent               no ``traceparent``/``tracestate`` sent upstream         propagation
 new_trace_always               the inbound ``traceparent`` is ignored: a new trace     propagation
+leak_content_at_ingest         (gateway half) the prompt rides gzip-compressed in      redaction
+                               the resource, invisible on the bus; the exporter
+                               half expands it into ``gen_ai.input.messages``
 =============================  =====================================================  =============
+
+Graded switches (RUN-07): ``wrong_usage@1/N`` and ``leak_content_at_ingest@1/N`` break 1 request in
+N; ``stall_request_path@Xms`` stalls X ms; ``publish_in_request_path@Xms`` gives up the blocking
+export after X ms, so the request path is blocked at most X ms while the ingest is slow.
 
 :func:`corrupt_event` (the event-level defects) is pure; :func:`stall_response` is the one I/O
 hook, awaited before a whole response is written.
@@ -28,12 +35,15 @@ hook, awaited before a whole response is written.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import gzip
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
 
-from testbed.defect_switches import parse_defects
+from testbed.defect_switches import GradeKind, grade_of, parse_defects, tally_of
 from testbed.trace_event import Attempt, TraceEvent, Usage
 
 if TYPE_CHECKING:
@@ -48,12 +58,22 @@ END_SPAN_AT_HEADERS: Final = "end_span_at_headers"
 WRONG_USAGE: Final = "wrong_usage"
 DROP_TRACEPARENT: Final = "drop_traceparent"
 NEW_TRACE_ALWAYS: Final = "new_trace_always"
+LEAK_CONTENT_AT_INGEST: Final = "leak_content_at_ingest"
 
 GATEWAY_DEFECTS: Final = frozenset({
     LEAK_CONTENT_WHEN_EXCLUDED, PUBLISH_IN_REQUEST_PATH, STALL_REQUEST_PATH, DROP_STREAM_USAGE,
-    END_SPAN_AT_HEADERS, WRONG_USAGE, DROP_TRACEPARENT, NEW_TRACE_ALWAYS,
+    END_SPAN_AT_HEADERS, WRONG_USAGE, DROP_TRACEPARENT, NEW_TRACE_ALWAYS, LEAK_CONTENT_AT_INGEST,
 })
 """The closed set of gateway defect switches."""
+
+GATEWAY_GRADED: Final[dict[str, GradeKind]] = {
+    WRONG_USAGE: "rarity", LEAK_CONTENT_AT_INGEST: "rarity",
+    STALL_REQUEST_PATH: "duration", PUBLISH_IN_REQUEST_PATH: "duration",
+}
+"""The switches that take a grade (``name@1/N`` or ``name@Xms``, RUN-07), and its kind."""
+
+PAYLOAD_ATTRIBUTE: Final = "testbed.defect_payload"
+"""Resource key of ``leak_content_at_ingest``'s gzip+base64 prompt (no canary byte on the bus)."""
 
 DEFECTS_ENV: Final = "TESTBED_GATEWAY_DEFECTS"
 """Comma-separated gateway defect names, merged with the config's ``defects`` list. Default: none."""
@@ -64,7 +84,12 @@ STALL_S: Final = 0.05
 
 def gateway_defects(config_value: Any, environ: Mapping[str, str]) -> frozenset[str]:
     """The config's ``defects`` merged with :data:`DEFECTS_ENV`; unknown names raise ConfigError."""
-    return parse_defects(config_value, environ, DEFECTS_ENV, GATEWAY_DEFECTS)
+    return parse_defects(config_value, environ, DEFECTS_ENV, GATEWAY_DEFECTS, GATEWAY_GRADED)
+
+
+def _on(active: frozenset[str], name: str) -> bool:
+    """Whether ``name`` is switched on, graded or not."""
+    return name in active or grade_of(active, name) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,30 +112,58 @@ class GatewayDefects:
     @property
     def stalls(self) -> bool:
         """Whether a response must wait on :func:`stall_response`."""
-        return self.sync_export is not None or STALL_REQUEST_PATH in self.active
+        return self.sync_export is not None or _on(self.active, STALL_REQUEST_PATH)
 
 
 def resolve(active: frozenset[str], environ: Mapping[str, str]) -> GatewayDefects:
-    """Bind the switches to what they need; the OTLP target comes from the standard variables."""
-    if PUBLISH_IN_REQUEST_PATH not in active:
+    """Bind the switches to what they need; the OTLP target comes from the standard variables, and
+    a graded ``publish_in_request_path@Xms`` gives up the export after X ms."""
+    if not _on(active, PUBLISH_IN_REQUEST_PATH):
         return GatewayDefects(active)
     from testbed.settings import OtlpExplicit, resolve_otlp
 
     otlp = resolve_otlp(OtlpExplicit(), environ)
-    return GatewayDefects(active, SyncExport(otlp.endpoint, otlp.headers, otlp.timeout_s))
+    grade = grade_of(active, PUBLISH_IN_REQUEST_PATH)
+    timeout = grade.seconds if grade is not None else otlp.timeout_s
+    return GatewayDefects(active, SyncExport(otlp.endpoint, otlp.headers, timeout))
+
+
+def builds_with_content(active: frozenset[str]) -> bool:
+    """Whether the event must be built with content although the request is excluded: both leaks
+    need the prompt (one publishes it, one hides it compressed in the resource)."""
+    return LEAK_CONTENT_WHEN_EXCLUDED in active or _on(active, LEAK_CONTENT_AT_INGEST)
 
 
 def corrupt_event(event: TraceEvent, active: frozenset[str]) -> TraceEvent:
-    """Apply the event-level defects; the identity when none of them is on."""
-    if not active & {DROP_STREAM_USAGE, END_SPAN_AT_HEADERS, WRONG_USAGE}:
+    """Apply the event-level defects; the identity when none of them is on. Rarity grades count
+    requests on the switches' tally."""
+    if _on(active, LEAK_CONTENT_AT_INGEST):
+        event = _hide_prompt(event, tally_of(active).hit(LEAK_CONTENT_AT_INGEST, grade_of(active, LEAK_CONTENT_AT_INGEST)))
+    wrong = _on(active, WRONG_USAGE) and tally_of(active).hit(WRONG_USAGE, grade_of(active, WRONG_USAGE))
+    if not (wrong or active & {DROP_STREAM_USAGE, END_SPAN_AT_HEADERS}):
         return event
-    attempts = [_corrupt_attempt(a, event.request.stream, active) for a in event.attempts]
+    attempts = [_corrupt_attempt(a, event.request.stream, active, wrong) for a in event.attempts]
     return replace(event, attempts=attempts)
 
 
-def _corrupt_attempt(a: Attempt, stream: bool, active: frozenset[str]) -> Attempt:
+def _hide_prompt(event: TraceEvent, selected: bool) -> TraceEvent:
+    """``leak_content_at_ingest`` (gateway half): the event leaves with no content, as exclusion
+    requires; on a selected request the prompt rides gzip-compressed in the resource, where a byte
+    scan of the bus cannot see it. Only requests the switch made carry content are touched."""
+    content = event.request.content
+    if not event.excluded or content is None:
+        return event
+    resource = dict(event.resource)
+    if selected and content.messages:
+        raw = gzip.compress(json.dumps(content.messages).encode())
+        resource[PAYLOAD_ATTRIBUTE] = base64.b64encode(raw).decode()
+    attempts = [replace(a, output_content=None) for a in event.attempts]
+    return replace(event, request=replace(event.request, content=None), attempts=attempts, resource=resource)
+
+
+def _corrupt_attempt(a: Attempt, stream: bool, active: frozenset[str], wrong: bool) -> Attempt:
     response = a.response
-    if WRONG_USAGE in active and response.usage.output is not None:
+    if wrong and response.usage.output is not None:
         response = replace(response, usage=replace(response.usage, output=response.usage.output + 1))
     if stream and DROP_STREAM_USAGE in active:
         response = replace(response, usage=Usage())
@@ -129,8 +182,9 @@ def strip_trace_headers(headers: dict[str, str], active: frozenset[str]) -> dict
 
 async def stall_response(defects: GatewayDefects, upstream: UpstreamClient) -> None:
     """The request-path defects, awaited before a whole response is written."""
-    if STALL_REQUEST_PATH in defects.active:
-        await asyncio.sleep(STALL_S)
+    if _on(defects.active, STALL_REQUEST_PATH):
+        grade = grade_of(defects.active, STALL_REQUEST_PATH)
+        await asyncio.sleep(grade.seconds if grade is not None else STALL_S)
     if defects.sync_export is not None:
         await _export_now(defects.sync_export, upstream)
 
