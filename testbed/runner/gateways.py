@@ -9,6 +9,7 @@ business. ``profiles/reference.yaml`` runs the reference gateway through this ve
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from collections.abc import Mapping
@@ -18,6 +19,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import jinja2
 
+from testbed.checks.suppress import Suppression, parse_suppressions
+from testbed.errors import ConfigError
 from testbed.runner._fields import Fields, ScenarioError
 from testbed.runner._launch import LaunchedProcess, ReadySpec, launch
 
@@ -47,7 +50,7 @@ class GatewayContext:
             "nats_url": self.nats_url, "provider_api_key": self.provider_api_key,
             "gateway_api_key": self.gateway_api_key, "workdir": self.workdir,
             "exclude_request_data": self.exclude_request_data, "capture_content": self.capture_content,
-            "host": self.host, "python": sys.executable,
+            "host": self.host, "python": sys.executable, "env": dict(os.environ), "cwd": os.getcwd(),
         }  # fmt: skip
 
 
@@ -99,6 +102,15 @@ class GatewayProfile:
     spans_per_request: int | None = None
     restart_inbound: bool = False
     reference_stack: bool = False
+    expected_findings: tuple[Suppression, ...] = ()
+    """Known findings of this gateway (RUN-02). ``match: {scenario: <glob>}`` scopes one to the
+    scenarios it names; an unscoped one applies to every scenario and is stale where unmatched."""
+
+    def suppressions_for(self, scenario: str) -> tuple[Suppression, ...]:
+        import fnmatch
+
+        return tuple(s for s in self.expected_findings
+                     if not isinstance(s.match.get("scenario"), str) or fnmatch.fnmatchcase(scenario, s.match["scenario"]))
 
 
 def load_profile(path: str | Path) -> GatewayProfile:
@@ -134,6 +146,7 @@ def load_profile(path: str | Path) -> GatewayProfile:
         declares_server_spans=f.bool("declares_server_spans", False),
         spans_per_request=f.int("spans_per_request", None, minimum=1),
         restart_inbound=f.bool("restart_inbound", False), reference_stack=f.bool("reference_stack", False),
+        expected_findings=_suppressions(f),
     )
     for part in (cfg, ready, f):
         part.done()
@@ -142,6 +155,13 @@ def load_profile(path: str | Path) -> GatewayProfile:
     if prof.ready.line is None and prof.base_url is None:
         raise f.error("base_url", "needed when readiness is not a ready line with a (?P<url>...) group")
     return prof
+
+
+def _suppressions(f: Fields) -> tuple[Suppression, ...]:
+    try:
+        return parse_suppressions(f.raw("expected_findings", None), "expected_findings")
+    except ConfigError as exc:
+        raise ScenarioError(f.file, "", str(exc)) from None
 
 
 def _strings(f: Fields, key: str) -> list[str]:

@@ -43,6 +43,8 @@ class ScenarioOutcome:
     counters: Mapping[str, float] = field(default_factory=dict)
     settings: Mapping[str, Any] = field(default_factory=dict)
     evidence_counts: Mapping[str, int] = field(default_factory=dict)
+    pairing: Mapping[str, Any] | None = None
+    """How spans were paired with upstream requests (``correlate.Pairing.summary``)."""
     topology: Mapping[str, Any] | None = None
     """The ingest's service graph (``GET /api/v1/topology``) after the drain."""
     error: str | None = None
@@ -123,7 +125,8 @@ def scenario_json(o: ScenarioOutcome) -> dict[str, Any]:
         "settings": dict(o.settings), "checks": checks, "suppressed": suppressed,
         "requests": request_summary(o.records), "latency": latency_histograms(o.records),
         "timeline": [t.to_json() for t in o.timeline], "counters": dict(sorted(o.counters.items())),
-        "evidence": dict(o.evidence_counts), "series": latency_series(o.records),
+        "evidence": dict(o.evidence_counts), "pairing": dict(o.pairing) if o.pairing is not None else None,
+        "series": latency_series(o.records),
         "topology": dict(o.topology) if o.topology is not None else None,
     }  # fmt: skip
 

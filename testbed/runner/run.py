@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 
 from testbed.checks import Evidence, run_checks, verdict
-from testbed.checks.correlate import gateway_entries
+from testbed.checks.correlate import gateway_entries, pair
 from testbed.checks.evidence import Budgets, Counters, ScenarioSettings
 from testbed.bus import inspect as bus_inspect
 from testbed.runner import collect
@@ -255,9 +255,11 @@ async def _run(sc: Scenario, sess: RunSession, run_id: str, http: aiohttp.Client
     planted = (*load.canaries, *(c for d in raw_journal for c in collect.provider_canaries(d)))
     evidence = await _evidence(http, sess, sc, partial, planted, before)
     results = run_checks(evidence, sc.checks)
-    v = verdict(results, sc.expected_findings, sc.fail_on, sc.name)
+    known = sess.profile.suppressions_for(sc.name) if sess.profile is not None else ()
+    v = verdict(results, (*sc.expected_findings, *known), sc.fail_on, sc.name)
     out.verdict, out.status, out.reasons = v, v.status, v.reasons
     out.counters = dict(evidence.counters.values)
+    out.pairing = pair(evidence).summary()
     out.topology = await collect.get_json(http, f"{sess.middleware_url}/api/v1/topology")
     out.settings = _settings_json(sc, sess, drained)
     out.evidence_counts = {"spans": len(evidence.spans), "journal": len(evidence.journal),
