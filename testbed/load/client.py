@@ -4,9 +4,13 @@ never waits for a response before sending the next.
 ``drive`` takes a schedule and an async ``send(request) -> ClientRecord`` callable (the HTTP side
 lives with the runner). Each request carries its intended time, so the record's latency runs
 from the schedule, not from when the request actually left: queueing behind a slow server is
-counted (coordinated omission corrected). The driver stamps ``sent_ns`` itself so the send lag
-(LAT-03) is measured the same way for every transport. An outstanding cap bounds memory; hitting
-it delays a send and marks the record (``cap_hit``), which makes the run inconclusive.
+counted (coordinated omission corrected).
+
+LAT-03: the driver waits on a precise timer (``testbed.load.timer``), not on the loop's
+millisecond timer alone. A sender stamps ``sent_ns`` just before it writes the request (after
+building it); the record's stamp wins, and the driver's own stamp at hand-over is the fallback
+for a sender that leaves it at 0. An outstanding cap bounds memory; hitting it delays a send and
+marks the record (``cap_hit``), which makes the run inconclusive.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from dataclasses import dataclass, replace
 
 from testbed.checks.evidence import ClientRecord
 from testbed.load.schedule import Arrival, Schedule
+from testbed.load.timer import Timer, precise_timer
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,26 +53,30 @@ async def drive(
     max_outstanding: int = 10_000,
     clock: Clock = time.monotonic_ns,
     on_cap: Callable[[Arrival], None] | None = None,
+    timer: Timer | None = None,
 ) -> DriveResult:
     """Send every arrival at start + offset; return one record per arrival, in schedule order.
-    ``on_cap`` is called when an arrival finds the outstanding cap reached, before it waits."""
+    ``on_cap`` is called when an arrival finds the outstanding cap reached, before it waits.
+    ``timer`` defaults to the most precise one available on ``clock``; the driver closes it."""
+    wait = timer or precise_timer(clock)
     slots = asyncio.Semaphore(max_outstanding)
     tasks: list[asyncio.Task[ClientRecord]] = []
     cap_hits = 0
     start = clock()
-    for arrival in schedule.arrivals:
-        intended = start + arrival.offset_ns
-        delay = intended - clock()
-        if delay > 0:
-            await asyncio.sleep(delay / 1e9)
-        capped = slots.locked()
-        if capped:
-            cap_hits += 1
-            if on_cap is not None:
-                on_cap(arrival)
-        await slots.acquire()
-        req = Request(arrival, f"{run_id}-{arrival.index}", intended, clock())
-        tasks.append(asyncio.create_task(_one(send, req, capped, slots)))
+    try:
+        for arrival in schedule.arrivals:
+            intended = start + arrival.offset_ns
+            await wait.sleep_until(intended)
+            capped = slots.locked()
+            if capped:
+                cap_hits += 1
+                if on_cap is not None:
+                    on_cap(arrival)
+            await slots.acquire()
+            req = Request(arrival, f"{run_id}-{arrival.index}", intended, clock())
+            tasks.append(asyncio.create_task(_one(send, req, capped, slots)))
+    finally:
+        wait.close()
     records = await asyncio.gather(*tasks)
     return DriveResult(tuple(records), cap_hits)
 
@@ -81,7 +90,7 @@ async def _one(send: Send, req: Request, capped: bool, slots: asyncio.Semaphore)
     finally:
         slots.release()
     return replace(rec, correlation_id=req.correlation_id, intended_ns=req.intended_ns,
-                   sent_ns=req.sent_ns, cap_hit=capped or rec.cap_hit)
+                   sent_ns=rec.sent_ns or req.sent_ns, cap_hit=capped or rec.cap_hit)
 
 
 def _path(req: Request) -> str:
