@@ -12,6 +12,9 @@ Regressions:
 
 - a check that did not fail in the baseline (passed or inconclusive) and now fails or errors,
   and a scenario that now breaks (status ``error``) where the baseline ran;
+- a scenario or a check present in the baseline and absent from the current run, or a check
+  that was not inconclusive and now is (RUN-03, RUN-08): a gate that loses its evidence must not
+  read as "no regression", so a run where everything vanished exits 1;
 - gateway overhead (LAT-04: pX(gateway) − pX(direct), X in 50, 90, 99, per scenario, phase, mode
   and metric; client-visible latency and TTFT only, warm-up excluded) that grew by more than the
   tolerance:
@@ -24,8 +27,8 @@ Regressions:
   gets a wider band. With fewer than one sample beyond the percentile the percentile is the
   maximum, not an estimate: it is listed as "too few samples" and never gates.
 
-Newly passing checks, checks that only appear in one run and overhead improvements (a drop by
-more than the tolerance) are listed, never gating. Overhead compares two runs of the same suite,
+Newly passing checks, checks that only appear in the current run and overhead improvements (a
+drop by more than the tolerance) are listed, never gating. Overhead compares two runs of the same suite,
 so point both at runs from the same kind of machine (LAT-07 forbids budgets across machines).
 """
 
@@ -41,6 +44,8 @@ from testbed.report.latency_view import summary_of
 SCHEMA: Final = "testbed.results/1"
 GATED_PERCENTILES: Final = (("p50", 50.0), ("p90", 90.0), ("p99", 99.0))
 FAILING: Final = frozenset(("failed", "error"))
+LOST: Final = frozenset(("absent", "inconclusive"))
+"""A check that vanished or lost its verdict: a regression from any baseline outcome (RUN-08)."""
 GATED_METRICS: Final = frozenset(("latency", "ttft"))
 """Client-visible latency and TTFT; service time and send lag are diagnostics (LAT-02)."""
 UNGATED_PHASES: Final = frozenset(("warmup",))
@@ -135,8 +140,8 @@ def compare_checks(baseline: dict[str, Any], current: dict[str, Any]) -> tuple[l
         b, (c, detail) = base.get(key, ("absent", "")), cur.get(key, ("absent", ""))
         if b[0] == c:
             continue
-        change = CheckChange(key[0], key[1], b[0], c, detail)
-        if c in FAILING and b[0] in ("passed", "inconclusive"):
+        change = CheckChange(key[0], key[1], b[0], c, detail or _lost(c))
+        if c in FAILING and b[0] in ("passed", "inconclusive") or (c in LOST and b[0] != "absent"):
             regressions.append(change)
         elif c == "passed" and b[0] in FAILING | {"inconclusive"}:
             fixed.append(change)
@@ -145,7 +150,14 @@ def compare_checks(baseline: dict[str, Any], current: dict[str, Any]) -> tuple[l
     for name in sorted(set(base_status) & set(cur_status)):
         if cur_status[name] == "error" and base_status[name] != "error" and not any(k[0] == name for k in cur):
             regressions.append(CheckChange(name, "(run)", base_status[name], "error", "the scenario broke"))
+    for name in sorted(set(base_status) - set(cur_status)):
+        regressions.append(CheckChange(name, "(scenario)", base_status[name], "absent",
+                                       "the scenario is missing from the current run"))
     return regressions, fixed, other
+
+
+def _lost(outcome: str) -> str:
+    return "the check is missing from the current run" if outcome == "absent" else ""
 
 
 def _latency_index(doc: dict[str, Any]) -> dict[tuple[str, str], dict[str, dict[str, Any]]]:

@@ -60,7 +60,7 @@ def render_markdown(c: Comparison) -> str:
     head = f"## testbed compare: {n} regression{'s' if n != 1 else ''}" if c.regressed \
         else "## testbed compare: no regression"
     lines = [head, ""]
-    lines += _check_table("Checks that newly fail", c.regressions)
+    lines += _check_table("Regressions: checks that newly fail, vanished or went inconclusive", c.regressions)
     lines += _check_table("Checks that newly pass", c.fixed)
     lines += _check_table("Other check changes", c.other)
     lines += _overhead_table(c.overhead)

@@ -1,5 +1,6 @@
 """``testbed compare`` as a CI gate: two identical runs pass; a doctored regression (a check
-flipped to failed, an inflated gateway p99) fails; the tolerance widens for small samples; bad
+flipped to failed, vanished or gone inconclusive, a scenario missing (RUN-08), an inflated gateway
+p99) fails; the tolerance widens for small samples; bad
 input exits 2. Overhead is pX(gateway) − pX(direct) (LAT-04)."""
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def test_a_check_flipped_to_failed_is_a_regression(tmp_path: Path) -> None:
         {"spec_id": "LOSS-01", "severity": "violation", "message": "3 span(s) unaccounted for", "evidence": {}}])
     code, text = _run(tmp_path, results(), cur)
     assert code == 1
-    assert "### Checks that newly fail" in text
+    assert "### Regressions: checks that newly fail, vanished or went inconclusive" in text
     assert "| chat | loss | passed | failed | LOSS-01: 3 span(s) unaccounted for |" in text
 
 
@@ -123,3 +124,35 @@ def test_pipes_in_names_do_not_break_the_markdown_table(tmp_path: Path) -> None:
     cur["scenarios"][0]["checks"][1]["outcome"] = "failed"
     code, text = _run(tmp_path, base, cur)
     assert code == 1 and "| a\\|b | loss |" in text
+
+
+def test_a_run_where_every_scenario_vanished_is_a_regression_RUN_08(tmp_path: Path) -> None:
+    cur = results()
+    cur["scenarios"] = []
+    code, text = _run(tmp_path, results(), cur)
+    assert code == 1
+    assert "| chat | (scenario) | failed | absent | the scenario is missing from the current run |" in text
+    assert "| chat | loss | passed | absent | the check is missing from the current run |" in text
+    assert "no regression" not in text
+
+
+def test_a_check_that_vanished_from_a_scenario_is_a_regression_RUN_08() -> None:
+    cur = results()
+    dropped = cur["scenarios"][0]["checks"].pop(1)
+    c = compare_results(results(), cur)
+    assert [(r.scenario, r.check, r.current) for r in c.regressions] == [("chat", dropped["check"], "absent")]
+    assert c.regressed
+
+
+def test_a_check_that_went_inconclusive_is_a_regression_RUN_08() -> None:
+    cur = results()
+    cur["scenarios"][0]["checks"][1].update(outcome="inconclusive", reason="send-lag p99 differs")
+    c = compare_results(results(), cur)
+    assert [(r.check, r.baseline, r.current) for r in c.regressions] == [("loss", "passed", "inconclusive")]
+
+
+def test_a_check_new_in_the_current_run_does_not_gate() -> None:
+    base = results()
+    base["scenarios"][0]["checks"].pop(1)
+    c = compare_results(base, results())
+    assert not c.regressions and [o.current for o in c.other] == ["passed"]
