@@ -28,7 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="seed of the jitter and probability RNG")
     parser.add_argument("--tokens-per-chunk", type=int, default=1)
-    parser.add_argument("--journal-capacity", type=int, default=10_000)
+    parser.add_argument("--journal-capacity", type=int, default=10_000, help="journal entries kept (a ring)")
+    parser.add_argument("--journal-body-bytes", type=int, default=64 * 1024,
+                        help="a journalled body past this size keeps its head and a truncation marker")
     parser.add_argument("--default-retry-after-ms", type=int, default=1000)
     return parser
 
@@ -38,6 +40,7 @@ def settings_from(args: argparse.Namespace) -> FakeProviderSettings:
     return FakeProviderSettings(
         api_keys=frozenset(args.api_key), behaviours=rules, seed=args.seed,
         tokens_per_chunk=max(1, args.tokens_per_chunk), journal_capacity=max(1, args.journal_capacity),
+        journal_body_bytes=max(0, args.journal_body_bytes),
         default_retry_after_ms=max(0, args.default_retry_after_ms),
     )  # fmt: skip
 

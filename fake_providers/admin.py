@@ -2,7 +2,9 @@
 
 - ``GET/PUT/POST/DELETE /_fake/behaviours``: list, replace (a list, or ``{"behaviours": [...]}``),
   append one rule (or a list), clear. A bad rule gets 400 ``{"error": {"message", "field"}}``.
-- ``GET /_fake/journal`` (``since``, ``model``, ``provider``, ``path``, ``limit``), ``DELETE`` clears it.
+- ``GET /_fake/journal`` (``since``, ``model``, ``provider``, ``path``, ``limit``): one page, oldest
+  first, with ``next`` (the ``since`` of the next page, null at the end) and ``dropped`` (entries
+  the ring let go since the last clear); ``DELETE`` clears it.
 - ``POST /_fake/reset``: start-up rules back, counters zeroed, RNG reseeded, journal and errors cleared.
 - ``GET /_fake/errors``: unexpected handler exceptions (type and location only).
 """
@@ -16,6 +18,7 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 
 from fake_providers.behaviours import BehaviourError, parse_rule, parse_rules
+from fake_providers.journal import DEFAULT_PAGE, MAX_PAGE
 from fake_providers.keys import BEHAVIOURS, HANDLER_ERRORS, JOURNAL, METRICS
 from testbed.safe_json import JsonBodyError, loads_body
 
@@ -85,11 +88,16 @@ async def get_journal(request: web.Request) -> web.Response:
         limit = _int_query(request, "limit")
     except BehaviourError as exc:
         return admin_error(400, str(exc), exc.field)
+    if limit == 0:
+        return admin_error(400, "must be a positive integer", "limit")
     q = request.query
-    entries = journal.query(since=since, model=q.get("model"), provider=q.get("provider"), path=q.get("path"), limit=limit)
+    # One page at a time (at most MAX_PAGE entries): an answer never holds the whole ring.
+    entries, cursor = journal.page(since=since, limit=min(limit or DEFAULT_PAGE, MAX_PAGE), model=q.get("model"),
+                                   provider=q.get("provider"), path=q.get("path"))
     return web.json_response({
-        "entries": [e.to_dict() for e in entries], "count": len(entries), "dropped": journal.dropped,
-        "last_seq": journal.last_seq, "handler_errors": len(request.app[HANDLER_ERRORS]),
+        "entries": [e.to_dict() for e in entries], "count": len(entries), "next": cursor,
+        "dropped": journal.dropped, "first_seq": journal.first_seq, "last_seq": journal.last_seq,
+        "capacity": journal.capacity, "handler_errors": len(request.app[HANDLER_ERRORS]),
     })  # fmt: skip
 
 

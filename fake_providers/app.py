@@ -26,7 +26,7 @@ from fake_providers.admin import add_routes as add_admin_routes
 from fake_providers.behaviour_store import BehaviourStore
 from fake_providers.exchange import Endpoint, error_plan, finish, request_id, serve
 from fake_providers.exchange import handler as endpoint_handler
-from fake_providers.journal import Journal, body_value, masked_headers, masked_query
+from fake_providers.journal import Journal, masked_headers, masked_query
 from fake_providers.keys import (
     BEHAVIOURS, ENTRY, HANDLER_ERRORS, JOURNAL, METRICS, RAW_BODY, SETTINGS, SHUTDOWN,
 )  # fmt: skip
@@ -87,7 +87,7 @@ async def _open_entry(request: web.Request) -> bool:
     except RequestPayloadError:  # corrupt gzip, unknown Content-Encoding, a body cut short
         raise web.HTTPBadRequest(reason="The request body could not be decoded.") from None
     request[RAW_BODY] = raw
-    entry.body = body_value(raw)
+    entry.set_body(raw, request.app[JOURNAL].body_limit)
     return True
 
 
@@ -151,7 +151,7 @@ def create_app(settings: FakeProviderSettings | None = None) -> web.Application:
     app = web.Application(middlewares=[front], client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[BEHAVIOURS] = BehaviourStore(settings.behaviours, settings.seed)
-    app[JOURNAL] = Journal(capacity=settings.journal_capacity)
+    app[JOURNAL] = Journal(capacity=settings.journal_capacity, body_limit=settings.journal_body_bytes)
     app[METRICS] = Metrics()
     app[SHUTDOWN] = asyncio.Event()
     app[HANDLER_ERRORS] = []

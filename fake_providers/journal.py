@@ -4,7 +4,11 @@ An entry is opened when a request arrives (so a hanging request is visible) and 
 its response ends. Credential headers (``authorization``, ``x-api-key``, ``x-goog-api-key``,
 ``api-key``, ``cookie``, ``proxy-authorization``) and the ``key`` query parameter are replaced by
 ``sha256:<12 hex>`` of their value: the journal never reveals a key but still tells keys apart.
-The journal keeps the newest ``capacity`` entries; older ones are dropped and counted.
+Memory is bounded twice: the journal is a ring of the newest ``capacity`` entries (older ones are
+dropped and counted in ``dropped``, so a reader knows its view is partial), and a body longer than
+``body_limit`` bytes is kept as the text of its head followed by a truncation marker
+(``body_truncated`` and ``body_bytes`` say so on the entry). ``page`` reads the journal in
+sequence order from a cursor, so no answer has to hold the whole ring at once.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import fnmatch
 import hashlib
 import json
 from collections import deque
+from itertools import islice
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Final
@@ -24,6 +29,9 @@ SECRET_HEADERS: Final = frozenset(
 )
 SECRET_QUERY: Final = frozenset({"key"})
 MAX_TEXT_BODY: Final = 1 << 20
+DEFAULT_BODY_LIMIT: Final = 64 << 10
+DEFAULT_PAGE: Final = 1000
+MAX_PAGE: Final = 10_000
 _SUMMARY_FIELDS: Final = tuple(f.name for f in fields(Summary))
 
 
@@ -45,10 +53,17 @@ def masked_query(items: Iterable[tuple[str, str]]) -> dict[str, str]:
     return {k: (mask(v) if k in SECRET_QUERY else v) for k, v in items}
 
 
-def body_value(raw: bytes) -> Any:
-    """The body as parsed JSON when it is JSON, else as text (capped)."""
+def truncation_marker(size: int, kept: int) -> str:
+    return f"\u2026[journal: body truncated, {size} bytes, first {kept} kept]"
+
+
+def body_value(raw: bytes, limit: int = MAX_TEXT_BODY) -> Any:
+    """The body as parsed JSON when it is JSON, else as text; past ``limit`` bytes, the text of
+    its head plus a truncation marker (never parsed: a huge body is not worth the memory)."""
     if not raw:
         return None
+    if len(raw) > limit:
+        return raw[:limit].decode("utf-8", "replace") + truncation_marker(len(raw), limit)
     try:
         return json.loads(raw)
     except (ValueError, RecursionError):
@@ -80,22 +95,36 @@ class Entry:
         self.response = {**fields_, "outcome": outcome, **timing}
         self.done = True
 
+    body_bytes: int = 0
+    body_truncated: bool = False
+
+    def set_body(self, raw: bytes, limit: int) -> None:
+        self.body = body_value(raw, limit)
+        self.body_bytes = len(raw)
+        self.body_truncated = len(raw) > limit
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "seq": self.seq, "time_ns": self.time_ns, "method": self.method, "path": self.path,
             "query": self.query, "headers": self.headers, "body": self.body, "provider": self.provider,
             "endpoint": self.endpoint, "model": self.model, "stream": self.stream,
             "request_id": self.request_id, "behaviour": self.behaviour, "response": self.response,
-            "done": self.done,
+            "done": self.done, "body_bytes": self.body_bytes, "body_truncated": self.body_truncated,
         }  # fmt: skip
 
 
 @dataclass
 class Journal:
     capacity: int = 10_000
+    body_limit: int = DEFAULT_BODY_LIMIT
     entries: deque[Entry] = field(default_factory=deque)
     dropped: int = 0
     last_seq: int = 0
+
+    @property
+    def first_seq(self) -> int:
+        """The oldest seq still held (``last_seq + 1`` when empty)."""
+        return self.entries[0].seq if self.entries else self.last_seq + 1
 
     def open(self, **fields: Any) -> Entry:
         self.last_seq += 1
@@ -110,22 +139,18 @@ class Journal:
         self.entries.clear()
         self.dropped = 0
 
-    def query(
-        self,
-        *,
-        since: int = 0,
-        model: str | None = None,
-        provider: str | None = None,
-        path: str | None = None,
-        limit: int | None = None,
-    ) -> list[Entry]:
-        """Entries after ``since`` (a seq), optionally filtered; ``model``/``path`` may be globs."""
-        out = [
-            e
-            for e in self.entries
-            if e.seq > since
-            and (model is None or (e.model is not None and fnmatch.fnmatchcase(e.model, model)))
-            and (provider is None or e.provider == provider)
-            and (path is None or fnmatch.fnmatchcase(e.path, path))
-        ]
-        return out[-limit:] if limit else out
+    def page(self, *, since: int = 0, limit: int = DEFAULT_PAGE, model: str | None = None,
+             provider: str | None = None, path: str | None = None) -> tuple[list[Entry], int | None]:
+        """Up to ``limit`` matching entries after ``since``, oldest first, and the cursor to pass
+        as ``since`` for the next page (None once nothing more is held)."""
+        # Seqs are contiguous in the ring, so the first candidate's index is arithmetic.
+        start = max(0, since + 1 - self.first_seq)
+        out: list[Entry] = []
+        for e in islice(self.entries, start, None):
+            if len(out) == limit:
+                return out, out[-1].seq
+            if ((model is None or (e.model is not None and fnmatch.fnmatchcase(e.model, model)))
+                    and (provider is None or e.provider == provider)
+                    and (path is None or fnmatch.fnmatchcase(e.path, path))):
+                out.append(e)
+        return out, None

@@ -38,6 +38,8 @@ class FakeProviderSettings:
     seed: int = 0
     tokens_per_chunk: int = 1
     journal_capacity: int = 10_000
+    journal_body_bytes: int = 64 * 1024
+    """A journalled body past this many bytes keeps only its head and a truncation marker."""
     models: tuple[str, ...] = DEFAULT_MODELS
     default_retry_after_ms: int = 1000
     embedding_dimensions: int = 1536
