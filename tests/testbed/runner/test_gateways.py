@@ -70,3 +70,53 @@ def test_the_stack_managed_reference_config_keeps_the_stack_placeholders() -> No
                  "gateway_port": "0"}
     config = parse_config(yaml.safe_load(text), variables=variables, environ={})
     assert config.capture_content is False and config.api_keys[0].key == "g"
+
+
+def test_a_profile_declares_known_findings_scoped_by_scenario_RUN_02(tmp_path: Path) -> None:
+    known = [{"spec_id": "SEM-04", "match": {"check": "semconv"}, "reason": "never sets it"},
+             {"spec_id": "RED-09", "match": {"scenario": "redaction-*"}, "reason": "records headers"}]
+    p = load_profile(write(tmp_path, {**GOOD, "expected_findings": known}))
+    assert [s.spec_id for s in p.suppressions_for("baseline")] == ["SEM-04"]
+    assert [s.spec_id for s in p.suppressions_for("redaction-on")] == ["SEM-04", "RED-09"]
+
+
+def test_a_known_finding_without_a_reason_is_refused_RUN_02(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match="reason"):
+        load_profile(write(tmp_path, {**GOOD, "expected_findings": [{"spec_id": "SEM-04"}]}))
+
+
+def _litellm_context(tmp_path: Path, exclude: bool) -> dict[str, Any]:
+    ctx = GatewayContext("http://127.0.0.1:1", "http://127.0.0.1:2/v1/traces", "mw-key", "nats://127.0.0.1:3",
+                         "up-key", "sk-gw", str(tmp_path), exclude_request_data=exclude)
+    return {**ctx.variables(), "port": 4000, "config_path": str(tmp_path / "litellm.yaml")}
+
+
+@pytest.mark.parametrize("exclude", [True, False])
+def test_the_litellm_profile_maps_exclude_request_data_to_turn_off_message_logging(tmp_path: Path,
+                                                                                  exclude: bool) -> None:
+    profile = load_profile(Path(REFERENCE_PROFILE).parent / "litellm.yaml")
+    assert profile.config_template is not None
+    variables = _litellm_context(tmp_path, exclude)
+    config = yaml.safe_load(render(Path(profile.config_template).read_text(encoding="utf-8"), variables, "t"))
+    assert config["litellm_settings"]["turn_off_message_logging"] is exclude
+    assert config["litellm_settings"]["callbacks"] == ["otel"]
+    assert config["general_settings"]["master_key"] == "sk-gw"
+    assert {m["litellm_params"]["api_base"] for m in config["model_list"]} <= {"http://127.0.0.1:1", "http://127.0.0.1:1/v1"}
+
+
+def test_the_litellm_profile_sends_otlp_to_the_ingest_with_its_key(tmp_path: Path) -> None:
+    profile = load_profile(Path(REFERENCE_PROFILE).parent / "litellm.yaml")
+    variables = _litellm_context(tmp_path, False)
+    env = {k: render(v, variables, "t") for k, v in profile.env.items()}
+    assert env["OTEL_EXPORTER"] == "otlp_http" and env["OTEL_ENDPOINT"] == "http://127.0.0.1:2/v1/traces"
+    assert env["OTEL_HEADERS"] == "Authorization=mw-key" and env["LITELLM_LOCAL_MODEL_COST_MAP"] == "True"
+    assert profile.ready.http is not None and profile.ready.http.endswith("/health/liveliness")
+
+
+def test_the_litellm_command_comes_from_the_environment_or_the_default_venv(tmp_path: Path) -> None:
+    profile = load_profile(Path(REFERENCE_PROFILE).parent / "litellm.yaml")
+    variables = _litellm_context(tmp_path, False)
+    chosen = {**variables, "env": {"TESTBED_LITELLM": "/opt/litellm/bin/litellm"}}
+    assert render(profile.command[0], chosen, "t") == "/opt/litellm/bin/litellm"
+    default = {**variables, "env": {}, "cwd": "/src/suite"}
+    assert render(profile.command[0], default, "t") == "/src/suite/.venv-litellm/bin/litellm"
