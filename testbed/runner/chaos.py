@@ -87,7 +87,12 @@ class ExporterFaults:
         proc = self.stack.exporter
         if proc is None:
             return
-        await asyncio.to_thread(proc.stop if fault.params.get("signal") == "TERM" else proc.kill)
+        # Killed through its process object, so the stack's supervisor leaves it down until clear().
+        reason = f"fault {fault.name} ({fault.kind})"
+        if fault.params.get("signal") == "TERM":
+            await asyncio.to_thread(proc.stop, reason=reason)
+        else:
+            await asyncio.to_thread(proc.kill, reason=reason)
 
     async def clear(self, fault: Fault) -> None:
         if self.stack.exporter is None or not self.stack.exporter.alive():

@@ -12,17 +12,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
+from testbed.checks.result import CheckResult
 from testbed.checks.evidence import Canary, CanaryHit, Counters, IngestRequest, JournalEntry, SpanView, span_from_json
 from fake_middleware.canary import base64_forms
 
 CANARY_RE = re.compile(rb"CNRY-([A-Z]+)-[0-9a-f]{20}")
 SLOTS = ("SYS", "USR", "AST", "TDF", "TCA", "TCR", "EMB", "HDR", "OUT", "OTC", "ERR", "KEY")
 _AUTH_FORMS = ("raw", "bearer", "missing", "other")
+JOURNAL_PAGE = 1000
+JOURNAL_CHECKS = frozenset(("semconv", "semconv-values", "gateway-spans", "streaming", "propagation", "redaction",
+                            "loss"))
+"""Checks that pair spans with journal entries or count upstream requests from the journal."""
 
 
 # --- pure adapters -------------------------------------------------------------------------------
@@ -133,6 +139,24 @@ def parse_counters(pages: Iterable[str]) -> Counters:
     return Counters(values)
 
 
+def journal_gate(results: Iterable[CheckResult], dropped: int) -> list[CheckResult]:
+    """RUN-03: when the journal's ring dropped entries of the scenario, the checks that judge
+    against the journal saw partial evidence; they become ``inconclusive`` and their findings
+    are kept as ``info`` (a missing entry would read as a phantom span or a hidden retry)."""
+    if dropped <= 0:
+        return list(results)
+    reason = f"the provider journal dropped {dropped} entries of this scenario (its ring is full); not judged on partial data"
+    out = []
+    for r in results:
+        if r.check not in JOURNAL_CHECKS or r.outcome == "error":
+            out.append(r)
+            continue
+        findings = tuple(replace(f, severity="info", message=f"not judged (journal incomplete): {f.message}")
+                         for f in r.findings)
+        out.append(replace(r, outcome="inconclusive", reason=reason, findings=findings))
+    return out
+
+
 # --- readers -------------------------------------------------------------------------------------
 
 async def get_json(session: aiohttp.ClientSession, url: str, **params: Any) -> Any:
@@ -141,9 +165,18 @@ async def get_json(session: aiohttp.ClientSession, url: str, **params: Any) -> A
         return await resp.json()
 
 
-async def read_journal(session: aiohttp.ClientSession, providers_url: str, since: int = 0) -> tuple[list[dict[str, Any]], int]:
-    body = await get_json(session, f"{providers_url}/_fake/journal", since=since)
-    return list(body["entries"]), int(body.get("last_seq", 0))
+async def read_journal(session: aiohttp.ClientSession, providers_url: str,
+                       since: int = 0) -> tuple[list[dict[str, Any]], int, int]:
+    """Every journal entry after ``since``, page by page; with the last seq and how many entries
+    the journal's ring dropped since its last clear (non-zero: the entries read are partial)."""
+    entries: list[dict[str, Any]] = []
+    cursor: int | None = since
+    body: dict[str, Any] = {}
+    while cursor is not None:
+        body = await get_json(session, f"{providers_url}/_fake/journal", since=cursor, limit=JOURNAL_PAGE)
+        entries += body["entries"]
+        cursor = body.get("next")
+    return entries, int(body.get("last_seq", 0)), int(body.get("dropped", 0))
 
 
 async def read_spans(session: aiohttp.ClientSession, middleware_url: str) -> list[dict[str, Any]]:

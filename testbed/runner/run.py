@@ -245,7 +245,7 @@ async def _run(sc: Scenario, sess: RunSession, run_id: str, http: aiohttp.Client
     out.timeline = await timeline
     out.records = load.records
     await _heal(http, sess, rules)
-    raw_journal = (await collect.read_journal(http, sess.stack.providers.url))[0]
+    raw_journal, _, journal_dropped = await collect.read_journal(http, sess.stack.providers.url)
     journal = [collect.journal_entry(d) for d in raw_journal]
     settings = settings_for(sc, sess)
     partial = Evidence(settings=settings, journal=tuple(journal), client=load.records)
@@ -254,7 +254,7 @@ async def _run(sc: Scenario, sess: RunSession, run_id: str, http: aiohttp.Client
     drained = await _drain(http, sess, sc, expected, before.counters)
     planted = (*load.canaries, *(c for d in raw_journal for c in collect.provider_canaries(d)))
     evidence = await _evidence(http, sess, sc, partial, planted, before)
-    results = run_checks(evidence, sc.checks)
+    results = collect.journal_gate(run_checks(evidence, sc.checks), journal_dropped)
     known = sess.profile.suppressions_for(sc.name) if sess.profile is not None else ()
     v = verdict(results, (*sc.expected_findings, *known), sc.fail_on, sc.name)
     out.verdict, out.status, out.reasons = v, v.status, v.reasons
@@ -265,6 +265,11 @@ async def _run(sc: Scenario, sess: RunSession, run_id: str, http: aiohttp.Client
     out.evidence_counts = {"spans": len(evidence.spans), "journal": len(evidence.journal),
                            "client": len(evidence.client), "ingest_requests": len(evidence.ingest),
                            "canaries": len(evidence.canaries), "hits": len(evidence.hits), "expected_spans": expected}
+    out.evidence_counts = {**out.evidence_counts, "journal_dropped": journal_dropped}
+    if sess.stack.supervisor is not None:  # what the supervisor restarted, or left down for a fault
+        supervision = sess.stack.supervisor.summary(out.started_ns)
+        out.settings = {**out.settings, "supervisor": supervision}
+        out.evidence_counts = {**out.evidence_counts, "restarts": sum(supervision["restarts"].values())}
     if any(t.error for t in out.timeline):
         out.reasons = (*out.reasons, *(f"timeline: {t.fault} {t.op}: {t.error}" for t in out.timeline if t.error))
 

@@ -131,3 +131,14 @@ class Supervisor:
             self._emit({"event": "restarted", "part": part, "pid": new.pid, "down_s": round(down_s, 3),
                         "restarts": self.restarts[part]})
             return
+
+    def summary(self, since_ns: int = 0) -> dict[str, Any]:
+        """What the supervisor did since ``since_ns`` (wall clock), for a scenario's results: restarts
+        per part, exits it left down on purpose (and why), and the events themselves (the last 50)."""
+        events = [e for e in list(self.events) if e["time_ns"] >= since_ns]
+        restarts: dict[str, int] = {}
+        for e in events:
+            if e["event"] == "restarted":
+                restarts[e["part"]] = restarts.get(e["part"], 0) + 1
+        left = [{"part": e["part"], "reason": e["reason"]} for e in events if e["event"] == "child_exit"]
+        return {"restarts": restarts, "left_down": left, "events": events[-50:]}

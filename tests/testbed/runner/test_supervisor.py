@@ -174,3 +174,17 @@ def test_a_failed_restart_is_logged_and_tried_again_with_more_backoff() -> None:
         sup.close()
         for p in procs:
             p.kill()
+
+
+def test_the_summary_counts_restarts_and_names_exits_left_down_since_a_time(harness: Harness) -> None:
+    import time
+
+    os.kill(harness.start("exporter").pid, signal.SIGKILL)
+    wait_until(lambda: "restarted" in harness.kinds(), 30, what="the restart")
+    since = time.time_ns()
+    harness.start("gateway").kill(reason="fault restart-gw (gateway_restart)")
+    wait_until(lambda: "child_exit" in harness.kinds(), 30, what="the exit logged")
+    summary = harness.sup.summary(since)
+    assert summary["restarts"] == {} and summary["left_down"] == [
+        {"part": "gateway", "reason": "fault restart-gw (gateway_restart)"}]
+    assert harness.sup.summary(0)["restarts"] == {"exporter": 1}
