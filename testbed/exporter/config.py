@@ -71,6 +71,7 @@ _SECTIONS: Final[dict[str, dict[str, tuple[type | tuple[type, ...], ...]]]] = {
         "retry_after_cap_s": (int, float), "max_response_bytes": (int,),
     },
     "metrics": {"host": (str,), "port": (int,)},
+    "genai_metrics": {"enabled": (bool, str), "endpoint": (str,), "temporality": (str,), "interval_ms": (int,)},
 }
 
 
@@ -87,7 +88,7 @@ def _section(data: Mapping[str, Any], name: str) -> dict[str, Any]:
             raise ConfigError(f"{name}.{key}: unknown key (allowed: {', '.join(allowed)})")
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, allowed[key]):
+        if (isinstance(value, bool) and bool not in allowed[key]) or not isinstance(value, allowed[key]):
             raise ConfigError(f"{name}.{key}: expected {'/'.join(t.__name__ for t in allowed[key])}")
         if key == "headers" and not all(isinstance(v, (str, int, float)) for v in value.values()):
             raise ConfigError(f"{name}.{key}: header values must be strings")
@@ -110,7 +111,7 @@ def parse_config(data: Mapping[str, Any] | None, env: Mapping[str, str]) -> Expo
         if key not in _SECTIONS and key != "defects":
             raise ConfigError(f"{key}: unknown section (allowed: {', '.join([*_SECTIONS, 'defects'])})")
     defects = exporter_defects(data.get("defects"), env)
-    bus, otlp, batch, retry, metrics = (_section(data, n) for n in _SECTIONS)
+    bus, otlp, batch, retry, metrics, genai_metrics = (_section(data, n) for n in _SECTIONS)
     _positive("bus", bus, "ack_wait_s", "max_deliver", "max_ack_pending", "fetch_wait_s", "connect_timeout_s")
     _positive("batch", batch, "max_concurrent_exports")
     _positive("retry", retry, "initial_backoff_s", "max_backoff_s", "max_response_bytes")
@@ -129,7 +130,7 @@ def parse_config(data: Mapping[str, Any] | None, env: Mapping[str, str]) -> Expo
         fetch_wait_s=fetch_wait_s,
         connect_timeout_s=connect_timeout_s,
         defects=defects,
-        genai_metrics=resolve_genai_metrics(sender, env),
+        genai_metrics=resolve_genai_metrics(sender, env, genai_metrics),
     )
 
 

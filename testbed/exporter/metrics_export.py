@@ -7,15 +7,16 @@ aggregator's snapshot is sent; a delta snapshot that was not delivered is merged
 permanently refused one is dropped and counted. The measurements come from spans whose bus
 message was acked, so metrics never hold back an ack and an ack never waits on metrics.
 
-Settings (resolved once, with the config):
+Settings (resolved once, with the config; a key of the config's ``genai_metrics`` section wins over
+its variable, by the precedence rule of :mod:`testbed.settings`):
 
-- ``OTEL_METRICS_EXPORTER``: ``none`` turns the metrics off; default ``otlp``;
-- ``OTEL_EXPORTER_OTLP_METRICS_ENDPOINT``: the full URL, used as-is; default: the traces URL with
-  ``/v1/traces`` replaced by ``/v1/metrics``;
-- ``OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE``: ``cumulative`` (default), ``delta`` or
-  ``lowmemory`` (delta for histograms, as the OTLP exporter spec defines it);
-- ``OTEL_METRIC_EXPORT_INTERVAL``: milliseconds between exports; default 1000 (the SDK's 60000
-  is too slow for a testbed run).
+- ``enabled`` / ``OTEL_METRICS_EXPORTER``: ``none`` turns the metrics off; default ``otlp``;
+- ``endpoint`` / ``OTEL_EXPORTER_OTLP_METRICS_ENDPOINT``: the full URL, used as-is; default: the
+  traces URL with ``/v1/traces`` replaced by ``/v1/metrics``;
+- ``temporality`` / ``OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE``: ``cumulative``
+  (default), ``delta`` or ``lowmemory`` (delta for histograms, as the OTLP exporter spec defines it);
+- ``interval_ms`` / ``OTEL_METRIC_EXPORT_INTERVAL``: milliseconds between exports; default 1000
+  (the SDK's 60000 is too slow for a testbed run).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from testbed.exporter.genai_metrics import INSTRUMENTS, GenAiAggregator, Instrum
 from testbed.exporter.retry import Action, Decision, RetryPolicy, decide
 from testbed.exporter.sender import Clock, Sender, SenderSettings
 from testbed.exporter.spans import SpanRecord
+from testbed.settings import pick
 
 log = logging.getLogger(__name__)
 
@@ -68,23 +70,29 @@ def metrics_endpoint(traces_endpoint: str) -> str:
     return traces_endpoint.rstrip("/") + "/v1/metrics"
 
 
-def resolve_genai_metrics(traces: SenderSettings, env: Mapping[str, str]) -> GenAiMetricsSettings:
-    """The metrics settings from ``env`` over the traces settings; a bad value raises ConfigError."""
-    enabled = env.get(OTEL_METRICS_EXPORTER, "otlp").strip().lower() != "none"
-    endpoint = env.get(OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, "").strip() or metrics_endpoint(traces.endpoint)
+def resolve_genai_metrics(traces: SenderSettings, env: Mapping[str, str],
+                          explicit: Mapping[str, object] | None = None) -> GenAiMetricsSettings:
+    """The metrics settings: config key, then variable, then default; a bad value raises ConfigError."""
+    explicit = explicit or {}
+    enabled_raw, _ = pick(explicit.get("enabled"), env, OTEL_METRICS_EXPORTER, None, "genai_metrics.enabled")
+    enabled = enabled_raw is not False and str(enabled_raw or "otlp").lower() not in ("none", "false")
+    endpoint, source = pick(explicit.get("endpoint"), env, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, None,
+                            "genai_metrics.endpoint")
+    endpoint = str(endpoint or metrics_endpoint(traces.endpoint))
     if not endpoint.startswith(("http://", "https://")):
-        raise ConfigError(f"{OTEL_EXPORTER_OTLP_METRICS_ENDPOINT}: {endpoint!r} is not an http(s) URL")
-    preference = env.get(OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, "cumulative").strip().lower()
+        raise ConfigError(f"{source}: {endpoint!r} is not an http(s) URL")
+    raw, source = pick(explicit.get("temporality"), env, OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, None,
+                       "genai_metrics.temporality")
+    preference = str(raw or "cumulative").strip().lower()
     if preference not in ("cumulative", "delta", "lowmemory"):
-        raise ConfigError(f"{OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE}: {preference!r} is not "
-                          "cumulative, delta or lowmemory")
-    raw_interval = env.get(OTEL_METRIC_EXPORT_INTERVAL, "").strip() or str(DEFAULT_INTERVAL_MS)
+        raise ConfigError(f"{source}: {preference!r} is not cumulative, delta or lowmemory")
+    raw, source = pick(explicit.get("interval_ms"), env, OTEL_METRIC_EXPORT_INTERVAL, None, "genai_metrics.interval_ms")
     try:
-        interval_ms = int(raw_interval)
+        interval_ms = int(str(raw if raw is not None else DEFAULT_INTERVAL_MS))
     except ValueError:
-        raise ConfigError(f"{OTEL_METRIC_EXPORT_INTERVAL}: expected milliseconds, got {raw_interval!r}") from None
+        raise ConfigError(f"{source}: expected milliseconds, got {raw!r}") from None
     if interval_ms <= 0:
-        raise ConfigError(f"{OTEL_METRIC_EXPORT_INTERVAL}: must be > 0")
+        raise ConfigError(f"{source}: must be > 0")
     return GenAiMetricsSettings(enabled, endpoint, "cumulative" if preference == "cumulative" else "delta",
                                 interval_ms / 1000)
 

@@ -38,6 +38,8 @@ def exporter_config(settings: StackSettings, middleware_url: str, nats_url: str,
         "bus": {"url": nats_url},
         "otlp": {"endpoint": f"{middleware_url}/v1/traces", "api_key": settings.middleware_api_key},
         "metrics": {"host": host, "port": 0},
+        # Delta points, flushed often: each scenario's points reach the ingest before its drain ends (MET-04).
+        "genai_metrics": {"temporality": "delta", "interval_ms": 250},
     }
     for section, values in settings.exporter_overrides.items():
         if isinstance(values, dict) and isinstance(config.get(section), dict):

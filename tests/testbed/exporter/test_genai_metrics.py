@@ -148,3 +148,18 @@ def test_a_bad_metrics_variable_is_a_config_error_naming_it(env) -> None:  # typ
 
 def test_metrics_can_be_turned_off() -> None:
     assert not resolve_genai_metrics(TRACES, {"OTEL_METRICS_EXPORTER": "none"}).enabled
+
+
+def test_a_config_key_wins_over_its_variable() -> None:
+    env = {"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "cumulative", "OTEL_METRIC_EXPORT_INTERVAL": "900"}
+    s = resolve_genai_metrics(TRACES, env, {"temporality": "delta", "interval_ms": 250})
+    assert (s.temporality, s.interval_s) == ("delta", 0.25)
+
+
+def test_the_exporter_config_reads_the_genai_metrics_section() -> None:
+    from testbed.exporter.config import parse_config
+
+    config = parse_config({"genai_metrics": {"temporality": "delta", "enabled": True}}, {})
+    assert config.genai_metrics.temporality == "delta" and config.genai_metrics.enabled
+    with pytest.raises(ConfigError, match="genai_metrics.colour"):
+        parse_config({"genai_metrics": {"colour": "red"}}, {})
