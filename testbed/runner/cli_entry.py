@@ -21,9 +21,10 @@ from testbed.runner.progress import Progress
 from testbed.runner.results import ScenarioOutcome, environment, overall_status, results_json
 from testbed.runner.run import PROFILES_DIR, open_session, run_scenario
 from testbed.runner.scenario import Scenario, load_scenarios
+from testbed.shipped import shipped_dir
 import testbed.loop
 
-SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+SCENARIOS_DIR = shipped_dir("scenarios")
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
 

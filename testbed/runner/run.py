@@ -32,9 +32,10 @@ from testbed.runner.results import ScenarioOutcome
 from testbed.runner.scenario import Scenario
 from testbed.runner.stack import Stack, StackSettings
 from testbed.runner.timeline import ProviderRules, execute, plan
+from testbed.shipped import shipped_dir
 from testbed.waiting import wait_until_async
 
-PROFILES_DIR = Path(__file__).resolve().parents[2] / "profiles"
+PROFILES_DIR = shipped_dir("profiles")
 REFERENCE_PROFILE = PROFILES_DIR / "reference.yaml"
 
 
