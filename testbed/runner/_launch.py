@@ -24,6 +24,9 @@ from typing import IO
 from testbed.errors import ProcessStartError, WaitTimeout
 from testbed.waiting import wait_until
 
+_KEPT_TAIL = 64 << 10
+"""Bytes of a stopped process's stderr kept once its file is deleted."""
+
 
 @dataclass(frozen=True, slots=True)
 class ReadySpec:
@@ -44,23 +47,35 @@ class LaunchedProcess:
     def alive(self) -> bool:
         return self.popen.poll() is None
 
+    _tail: str | None = field(default=None, repr=False)
+
     def stop(self, kill: bool = False, timeout: float = 15.0) -> None:
-        """SIGTERM (or SIGKILL), escalating to SIGKILL after ``timeout``; idempotent."""
-        if not self.alive():
-            return
-        self.popen.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
-        try:
-            self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait(timeout)
+        """SIGTERM (or SIGKILL), escalating to SIGKILL after ``timeout``; idempotent. Once the
+        process is gone its stderr tail is kept in memory and the temporary file deleted."""
+        if self.alive():
+            self.popen.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout)
+        if self._tail is None:
+            self._tail = self._read_tail(_KEPT_TAIL)
+            try:
+                os.unlink(self.stderr_path)
+            except OSError:
+                pass
 
     def stderr_tail(self, limit: int = 4000) -> str:
+        return (self._tail if self._tail is not None else self._read_tail(limit))[-limit:]
+
+    def _read_tail(self, limit: int) -> str:
         try:
             with open(self.stderr_path, encoding="utf-8", errors="replace") as fh:
                 return fh.read()[-limit:]
         except OSError:
             return ""
+
 
 
 def _pump(stream: IO[str], out: queue.Queue[str | None], keep: list[str]) -> None:
