@@ -6,7 +6,7 @@ scenario's suppressions and decides pass, fail or inconclusive (RUN-01..RUN-03).
 
 from __future__ import annotations
 
-from testbed.checks.base import REGISTRY, Check, run_check, run_checks
+from testbed.checks.base import DESCRIPTIONS, REGISTRY, Check, run_check, run_checks
 from testbed.checks.evidence import (
     Budgets, Canary, CanaryHit, ClientRecord, Counters, Evidence, IngestRequest, JournalEntry,
     LatencyBudget, ScenarioSettings, SpanView, TypedValue, span_from_json,
@@ -15,7 +15,7 @@ from testbed.checks.result import CheckResult, Finding
 from testbed.checks.suppress import Suppression, Verdict, parse_suppressions, verdict
 
 __all__ = [
-    "REGISTRY", "Budgets", "Canary", "CanaryHit", "Check", "CheckResult", "ClientRecord", "Counters",
+    "DESCRIPTIONS", "REGISTRY", "Budgets", "Canary", "CanaryHit", "Check", "CheckResult", "ClientRecord", "Counters",
     "Evidence", "Finding", "IngestRequest", "JournalEntry", "LatencyBudget", "ScenarioSettings",
     "SpanView", "Suppression", "TypedValue", "Verdict", "parse_suppressions", "run_check",
     "run_checks", "span_from_json", "verdict",

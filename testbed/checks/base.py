@@ -1,8 +1,9 @@
 """The ``Check`` protocol, the safe way to run one, and the explicit registry of all checks.
 
 A check implements ``name``, ``spec_ids`` and ``run(evidence) -> CheckResult``. It must be pure
-(no sockets, clocks or files), report every finding rather than stop at the first, and return
-``inconclusive`` with a reason when its preconditions fail (RUN-03). ``run_check`` guarantees
+(no sockets, clocks or files), report every finding rather than stop at the first, state its
+judged counts, and return ``inconclusive`` with a reason when its preconditions fail (RUN-03);
+``CheckResult`` itself refuses ``passed`` with nothing judged. ``run_check`` guarantees
 the other promise, never raising: a bug inside a check becomes an ``error`` result.
 Nothing registers itself at import time; ``REGISTRY`` is the one table.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
+from testbed.checks.client_view import ClientViewCheck
 from testbed.checks.evidence import Evidence
 from testbed.checks.exporter import ExporterCheck
 from testbed.checks.gateway_spans import GatewaySpansCheck
@@ -38,9 +40,25 @@ REGISTRY: dict[str, Check] = {
     c.name: c
     for c in (
         SemconvCheck(), ValuesCheck(), GatewaySpansCheck(), StreamingCheck(), PropagationCheck(),
-        RedactionCheck(), LossCheck(), IsolationCheck(), LatencyCheck(), ExporterCheck(),
+        RedactionCheck(), LossCheck(), IsolationCheck(), LatencyCheck(), ExporterCheck(), ClientViewCheck(),
     )
 }
+
+
+DESCRIPTIONS: dict[str, str] = {
+    "semconv": "GenAI spans carry the convention's names, kinds, status, required attributes and types",
+    "semconv-values": "span values (usage, model, ids, finish reasons) match what the provider sent; one span per upstream call",
+    "gateway-spans": "SERVER and CLIENT span structure and the resource describe the gateway process",
+    "streaming": "streamed calls: stream flag, usage, time to first chunk, span ends at the last chunk",
+    "propagation": "trace context flows from the caller through the gateway to the provider",
+    "redaction": "no prompt, answer or key reaches the telemetry when excluded; kept fields stay",
+    "loss": "every expected span arrives once, or its loss is counted",
+    "isolation": "a slow or failing ingest does not slow the request path",
+    "latency": "gateway overhead over direct requests, within the declared budgets",
+    "exporter": "OTLP exporter: headers, auth, retry rules, backoff with jitter",
+    "client-view": "the client's answer (finish reason, usage, streamed or not) is the provider's, translated",
+}
+"""What each check verifies, in one line, for reports (RUN-03: shown with its judged counts)."""
 
 
 def run_check(check: Check, evidence: Evidence) -> CheckResult:

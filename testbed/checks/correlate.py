@@ -138,7 +138,8 @@ def genai_call_spans(spans: Iterable[SpanView]) -> list[SpanView]:
 
 
 def _is_genai(s: SpanView) -> bool:
-    return "gen_ai.operation.name" in s.attributes or "gen_ai.system" in s.attributes
+    # Any gen_ai.* attribute: a span that lost gen_ai.operation.name must still be judged.
+    return any(name.startswith("gen_ai.") for name in s.attributes)
 
 
 def spans_by_trace(spans: Iterable[SpanView]) -> dict[str, list[SpanView]]:
@@ -287,7 +288,7 @@ def _by_model_time(spans: list[SpanView], entries: list[JournalEntry]) -> _Step:
     found: list[Match] = []
     rest: list[SpanView] = []
     for s in sorted(spans, key=lambda x: x.start_ns):
-        models = {s.value("gen_ai.request.model"), s.value("gen_ai.response.model")} - {None}
+        models = {v for v in (s.value("gen_ai.request.model"), s.value("gen_ai.response.model")) if isinstance(v, str)}
         cands = [e for e in free if (not models or e.model in models or e.response_model in models)
                  and s.start_ns - WINDOW_SLACK_NS <= e.time_ns <= s.end_ns + WINDOW_SLACK_NS]
         if not cands:

@@ -146,6 +146,13 @@ class ClientRecord:
     model: str | None = None
     cap_hit: bool = False
     """The outstanding-request cap delayed this request (LAT-03)."""
+    finish_reasons: tuple[str, ...] = ()
+    """What the client was told, in the wire format it spoke (one per choice)."""
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    response_model: str | None = None
+    streamed: bool | None = None
+    """Whether the answer came as a stream (None when no answer was read)."""
 
     @property
     def ok(self) -> bool:

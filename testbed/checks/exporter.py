@@ -5,7 +5,8 @@ A retry is a request whose decoded body hashes like an earlier one (``retry_of``
 from the earlier response to its arrival. Backoff (OTLP-10) is judged on retry chains after
 503s without Retry-After: no growth when the median ratio of consecutive gaps below the cap is
 under 1.2; no jitter when, over at least five chains, the first gaps' coefficient of variation
-is under 2%.
+is under 2%. Judged: OTLP requests and retry chains; a run with one to four chains cannot judge
+jitter and is inconclusive (RUN-03).
 """
 
 from __future__ import annotations
@@ -38,13 +39,19 @@ class ExporterCheck:
                          trace_id=s.trace_id, span_id=s.span_id)
         reqs = sorted(evidence.ingest, key=lambda r: r.arrival_ns)
         if not reqs:
-            return conclude(NAME, SPEC_IDS, sink.findings, inconclusive="no OTLP request reached the ingest")
+            return conclude(NAME, SPEC_IDS, sink.findings, judged={"requests": 0},
+                            inconclusive="no OTLP request reached the ingest")
         for r in reqs:
             check_headers(r, sink)
         check_retries(reqs, sink)
-        check_backoff(reqs, st.budgets.backoff_cap_s, sink)
+        chains = check_backoff(reqs, st.budgets.backoff_cap_s, sink)
         check_connections(reqs, sink)
-        return conclude(NAME, SPEC_IDS, sink.findings, details={"requests": len(reqs)})
+        judged = {"requests": len(reqs), "retry_chains": chains}
+        reason = ""
+        if 0 < chains < MIN_CHAINS_FOR_JITTER:
+            # The scenario provoked backoff, but too few chains to judge jitter: say so (RUN-03).
+            reason = f"OTLP-10 jitter needs {MIN_CHAINS_FOR_JITTER} retry chains after 503s; the run made {chains}"
+        return conclude(NAME, SPEC_IDS, sink.findings, judged=judged, inconclusive=reason, details=judged)
 
 
 def _media(ct: str) -> str:
@@ -123,7 +130,8 @@ def retry_chains(reqs: Sequence[IngestRequest]) -> list[list[IngestRequest]]:
     return chains
 
 
-def check_backoff(reqs: Sequence[IngestRequest], cap_s: float, sink: FindingSink) -> None:
+def check_backoff(reqs: Sequence[IngestRequest], cap_s: float, sink: FindingSink) -> int:
+    """OTLP-10 on the 503 retry chains; returns how many chains there were."""
     chains = retry_chains(reqs)
     cap_ns = cap_s * 1e9 * 0.9
     ratios = []
@@ -137,6 +145,7 @@ def check_backoff(reqs: Sequence[IngestRequest], cap_s: float, sink: FindingSink
     if len(firsts) >= MIN_CHAINS_FOR_JITTER and coefficient_of_variation(firsts) < 0.02:
         sink.add("OTLP-10", "violation", "timing", "first retry gaps do not vary (no jitter)",
                  expected="CV >= 2%", actual=round(coefficient_of_variation(firsts), 4))
+    return len(chains)
 
 
 def check_connections(reqs: Sequence[IngestRequest], sink: FindingSink) -> None:

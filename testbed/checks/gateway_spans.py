@@ -29,15 +29,17 @@ class GatewaySpansCheck:
         st = evidence.settings
         sink = FindingSink(NAME, st.profile, st.name)
         if not evidence.spans:
-            return conclude(NAME, SPEC_IDS, [], inconclusive="no span reached the ingest")
+            return conclude(NAME, SPEC_IDS, [], judged={"spans": 0}, inconclusive="no span reached the ingest")
         if st.expects_server_span:
             for trace in spans_by_trace(evidence.spans).values():
                 for server in (s for s in trace if s.kind == KIND_SERVER):
                     check_server(server, [s for s in trace if s.kind == KIND_CLIENT], sink)
-        for span in genai_client_spans(evidence.spans):
+        clients = genai_client_spans(evidence.spans)
+        for span in clients:
             check_client(span, st.reference_gateway, sink)
         check_resources(evidence.spans, st.in_kubernetes, st.exporter_service_names, sink)
-        return conclude(NAME, SPEC_IDS, sink.findings)
+        judged = {"spans": len(evidence.spans), "client_spans": len(clients)}
+        return conclude(NAME, SPEC_IDS, sink.findings, judged=judged, details=judged)
 
 
 def check_server(span: SpanView, clients: list[SpanView], sink: FindingSink) -> None:

@@ -43,7 +43,7 @@ class LossCheck:
         requests = [r for r in evidence.client if r.path == "gateway"]
         entries = gateway_entries(evidence)
         if not requests and not entries:
-            return conclude(NAME, SPEC_IDS, [], inconclusive="no gateway request in the run")
+            return conclude(NAME, SPEC_IDS, [], judged={"expected_spans": 0}, inconclusive="no gateway request in the run")
         answered = sum(1 for r in requests if r.status is not None) if st.expects_server_span else 0
         expected = answered + len(entries)
         spans = _relevant(evidence)
@@ -57,7 +57,8 @@ class LossCheck:
         else:
             _unattributed(evidence, requests, spans, sink)
         details["delivery_lag_ms"] = _delivery_lag(requests, spans, sink)
-        return conclude(NAME, SPEC_IDS, sink.findings, details=details)
+        judged = {"expected_spans": expected, "spans": len(unique)}
+        return conclude(NAME, SPEC_IDS, sink.findings, judged=judged, details=details)
 
 
 def _account(ev: Evidence, expected: int, unique: int, per_event: float, sink: FindingSink) -> dict[str, object]:

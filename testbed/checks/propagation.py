@@ -4,6 +4,8 @@ at the ingest and the outbound headers in the provider journal.
 Each gateway client record is judged on its own: its spans are found by the trace-id it sent, by
 the trace-ids of its upstream requests (journal, by correlation header), and by the SERVER span's
 ``gw.correlation_id``. Restart mode (PROP-08, declared by the profile) skips PROP-01/02.
+Judged: requests whose spans were found, and upstream requests. Without any request's spans the
+check is inconclusive, whatever the journal shows (RUN-03).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ class PropagationCheck:
         sink = FindingSink(NAME, st.profile, st.name)
         entries = gateway_entries(evidence)
         traces = spans_by_trace(evidence.spans)
-        judged = 0
+        with_spans = upstream = 0
         tied: set[int] = set()
         requests = [r for r in evidence.client if r.path == "gateway" and r.status is not None]
         for r in requests:
@@ -37,11 +39,18 @@ class PropagationCheck:
             spans = _spans_of(r, mine, traces, evidence.spans)
             if not spans and not mine:
                 continue
-            judged += 1
+            with_spans += bool(spans)
+            upstream += len(mine)
             check_request(r, mine, spans, st.restart_inbound, sink)
-        judged += _untied(requests, [e for e in entries if id(e) not in tied], sink)
-        reason = "" if judged else "no gateway request could be tied to spans or upstream requests"
-        return conclude(NAME, SPEC_IDS, sink.findings, inconclusive=reason, details={"requests": judged})
+        upstream += _untied(requests, [e for e in entries if id(e) not in tied], sink)
+        reason = ""
+        if not requests:
+            reason = "no gateway request was answered"
+        elif not with_spans:
+            # Journal entries alone judge PROP-03..07 only; PROP-01/02 need the spans (RUN-03).
+            reason = "no gateway request's spans reached the ingest, so PROP-01/02 were not judged"
+        return conclude(NAME, SPEC_IDS, sink.findings, judged={"requests": with_spans, "upstream": upstream},
+                        inconclusive=reason, details={"requests": with_spans, "upstream": upstream})
 
 
 def _untied(requests: Sequence[ClientRecord], entries: Sequence[JournalEntry], sink: FindingSink) -> int:

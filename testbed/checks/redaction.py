@@ -7,7 +7,9 @@ stream output (RED-03), error carriers (RED-04), retry attempts (RED-05), the bu
 RED-01. Content attribute names are violations under ON even without a canary. KEY canaries and
 auth headers are violations whatever the switch (RED-08). With the switch OFF and capture on,
 the positive control (RED-07) requires USR and OUT canaries in the content attributes; if they
-are missing the check is inconclusive, because a clean ON run would prove nothing.
+are missing the check is inconclusive, because a clean ON run would prove nothing. RED-02 (kept
+fields) is judged on every GenAI span, paired or not (``kept``). Judged: spans, canaries, kept
+spans and client answers compared; no span at the ingest is inconclusive (RUN-03).
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import fnmatch
 import re
 from collections.abc import Iterable, Iterator
 
-from testbed.checks.correlate import matched_pairs
 from testbed.checks.evidence import CONTENT_SLOTS, Canary, CanaryHit, Evidence, SpanView, TypedValue
+from testbed.checks.kept import check_kept_fields
 from testbed.checks.result import CheckResult, FindingSink, conclude
 from testbed.checks.rules import Profile, load_profile
 
@@ -25,8 +27,6 @@ NAME = "redaction"
 SPEC_IDS = ("RED-01", "RED-02", "RED-03", "RED-04", "RED-05", "RED-06", "RED-07", "RED-08", "RED-09")
 SECRET_HEADERS = ("authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie")
 ERROR_CARRIERS = ("status", "exception.message", "exception.stacktrace", "error_message", "error.message")
-KEPT = ("gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model", "gen_ai.response.model",
-        "gen_ai.response.id")
 _KEY_PARAM = re.compile(r"(?:^|[?&])key=([^&]*)")
 
 
@@ -79,15 +79,21 @@ class RedactionCheck:
         for h in hits:
             classify(h, st.exclude_request_data, st.reference_gateway, streamed, retries, sink)
         check_secret_attributes(evidence.spans, st.ingest_api_keys, sink)
+        judged = {"spans": len(evidence.spans), "canaries": len(evidence.canaries)}
         reason = ""
         if st.exclude_request_data:
             check_content_names(evidence.spans, profile, sink)
-            check_kept(evidence, sink)
+            kept = check_kept_fields(evidence.spans, evidence.client, sink)
+            judged.update(kept_spans=kept["spans"], client_answers=kept["answers"])
             if not evidence.canaries:
                 reason = "no canary was planted, so absence proves nothing (RED-01)"
         elif st.capture_content:
             reason = positive_control(hits, profile)
-        return conclude(NAME, SPEC_IDS, sink.findings, inconclusive=reason, details={"hits": len(hits)})
+        if not evidence.spans and not reason:
+            # Canaries alone prove nothing: the spans they could have leaked into must exist.
+            reason = "no span reached the ingest, so no leak could be looked for"
+        return conclude(NAME, SPEC_IDS, sink.findings, judged=judged, inconclusive=reason,
+                        details={"hits": len(hits), **judged})
 
 
 def _dedupe(hits: list[CanaryHit]) -> list[CanaryHit]:
@@ -162,19 +168,6 @@ def check_content_names(spans: Iterable[SpanView], profile: Profile, sink: Findi
             if e.name in profile.content_events:
                 sink.add("RED-01", "violation", "leak", f"content event {e.name} present with Exclude Request Data on",
                          trace_id=s.trace_id, span_id=s.span_id, attribute=e.name)
-
-
-def check_kept(ev: Evidence, sink: FindingSink) -> None:
-    """RED-02: redaction must not take the kept fields with it (values are SEM-09..11's)."""
-    for m in matched_pairs(ev):
-        if m.span is None or m.entry is None or m.entry.status >= 400:
-            continue
-        kept = list(KEPT) + (["gen_ai.usage.input_tokens"] if m.entry.usage else [])
-        kept += ["gen_ai.response.finish_reasons"] if m.entry.finish_reasons else []
-        for name in kept:
-            if name not in m.span.attributes:
-                sink.add("RED-02", "violation", "missing", f"kept field {name} removed by redaction",
-                         trace_id=m.span.trace_id, span_id=m.span.span_id, attribute=name)
 
 
 def positive_control(hits: Iterable[CanaryHit], profile: Profile) -> str:

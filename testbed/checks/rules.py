@@ -25,6 +25,14 @@ _TOP_KEYS = frozenset((
     "content_events", "input_content", "output_content", "span_kinds",
 ))
 _ATTR_KEYS = frozenset(("type", "level", "rule", "condition", "operations_except"))
+# Every name ``condition:`` may take. ``never`` is explicit; an unknown name is refused at load,
+# since silently treating it as "never" would switch the rule off. The evidence-owning ones are
+# judged by the value and streaming checks (see semconv._OWNED_ELSEWHERE).
+CONDITIONS = frozenset((
+    "available", "never", "journal_model", "server_address", "n_not_1", "seed", "output_format",
+    "param_max_tokens", "param_temperature", "param_top_p", "embeddings",
+    "stream", "journal_response", "journal_finish", "journal_usage", "error",
+))
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +86,11 @@ class Profile:
     def non_standard_rule(self, name: str) -> NonStandard | None:
         return next((n for n in self.non_standard if fnmatch.fnmatchcase(name, n.pattern)), None)
 
+    def selects(self, attributes: Mapping[str, Any]) -> bool:
+        """Whether a span is the profile's to judge: any attribute matching the marker set
+        (``gen_ai.*``), so a span that lost one required attribute is still judged."""
+        return any(fnmatch.fnmatchcase(name, p) for name in attributes for p in self.select_any_of)
+
     def known(self, name: str) -> bool:
         return name in self.attributes or name in self.registry_extra or name in self.deprecated
 
@@ -93,6 +106,8 @@ def _attribute(where: str, name: str, d: Any) -> AttributeRule:
     _require(not unknown, f"{where}.attributes.{name}", f"unknown keys {sorted(unknown)}")
     _require(d.get("type") in TYPES, f"{where}.attributes.{name}.type", f"one of {sorted(TYPES)}")
     _require(d.get("level") in LEVELS, f"{where}.attributes.{name}.level", f"one of {sorted(LEVELS)}")
+    _require(str(d.get("condition", "available")) in CONDITIONS, f"{where}.attributes.{name}.condition",
+             f"unknown condition {d.get('condition')!r}; one of {sorted(CONDITIONS)}")
     return AttributeRule(
         name, d["type"], d["level"], str(d.get("rule", "SEM-12")),
         str(d.get("condition", "available")), tuple(d.get("operations_except", ())),

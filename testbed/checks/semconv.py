@@ -3,8 +3,9 @@ non-standard names of GenAI spans, driven by a profile's rules file (SPEC 2.1-2.
 
 SEM-01..07, SEM-12, SEM-13, SEM-23, SEM-24. Values that need the provider journal (SEM-09..11,
 GW-04) live in ``semconv_values``; streaming rules (SEM-14..18) in ``streaming``. Spans are selected
-by the profile (``gen_ai.operation.name``; ``legacy`` adds ``gen_ai.system``). A CLIENT span is
-paired with the journal entry it caused so conditional requirements are judged on what was sent.
+by the profile's marker set (any ``gen_ai.*`` attribute for ``genai-1.41`` and ``legacy``), never by
+one required attribute alone, so a span that lost ``gen_ai.operation.name`` is judged, not skipped.
+A CLIENT span is paired with the journal entry it caused so conditional requirements are judged on what was sent.
 """
 
 from __future__ import annotations
@@ -31,13 +32,13 @@ class SemconvCheck:
     def run(self, evidence: Evidence) -> CheckResult:
         profile = load_profile(evidence.settings.profile)
         sink = FindingSink(NAME, profile.name, evidence.settings.name)
-        selected = [s for s in evidence.spans if any(a in s.attributes for a in profile.select_any_of)]
+        selected = [s for s in evidence.spans if profile.selects(s.attributes)]
         entries = {m.span.span_id: m.entry for m in match_client_spans(selected, gateway_entries(evidence))
                    if m.span is not None and m.entry is not None}
         for span in selected:
             check_span(span, entries.get(span.span_id), profile, sink)
         reason = "" if selected else "no span of the profile reached the ingest"
-        return conclude(NAME, SPEC_IDS, sink.findings, inconclusive=reason,
+        return conclude(NAME, SPEC_IDS, sink.findings, judged={"spans": len(selected)}, inconclusive=reason,
                         details={"spans_checked": len(selected)})
 
 
@@ -163,7 +164,7 @@ def condition_due(cond: str, span: SpanView, entry: JournalEntry | None, attrs: 
         return "top_p" in body or "topP" in gen
     if cond == "embeddings":
         return op is not None and op.plain() == "embeddings"
-    return False
+    return False  # "never", and the conditions other checks own; rules.CONDITIONS refuses the rest
 
 
 def _genai_shape(span: SpanView, entry: JournalEntry | None, attrs: Mapping[str, TypedValue],

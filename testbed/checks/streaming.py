@@ -4,6 +4,9 @@ Each GenAI CLIENT span is paired with its upstream request (outbound parent-id).
 whether the call streamed, whether the provider sent usage, the configured time to first token
 and when the last byte left the provider; the span must agree. An upstream stream cut by a
 mid-stream error must still have a finished span with ``error.type`` and status ERROR (SEM-18).
+Judged items are streamed calls paired with their span: none, while the scenario streamed, is
+``inconclusive`` (a dropped ``traceparent`` makes pairing impossible); a scenario with no streamed
+request is ``not_applicable`` (RUN-03).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ class StreamingCheck:
         st = evidence.settings
         sink = FindingSink(NAME, st.profile, st.name)
         pairs = [m for m in matched_pairs(evidence) if m.entry is not None]
-        streams = 0
+        streams = spans = 0
         for m in pairs:
             e = m.entry
             if e is None:
@@ -36,10 +39,21 @@ class StreamingCheck:
                     sink.add("SEM-18", "violation", "missing", "a stream cut by an error left no finished span")
                 continue
             streams += e.stream
+            spans += 1
             check_pair(m.span, e, st.reference_gateway, sink)
-        reason = "" if pairs else "no CLIENT span could be paired with an upstream request"
-        return conclude(NAME, SPEC_IDS, sink.findings, inconclusive=reason,
-                        details={"pairs": len(pairs), "streams": streams})
+        asked = sum(1 for r in evidence.client if r.path == "gateway" and r.stream)
+        upstream = sum(1 for m in pairs if m.entry is not None and m.entry.stream)
+        inconclusive = not_applicable = ""
+        if not asked and not upstream:
+            not_applicable = "no request of the scenario streamed, so the streaming rules do not apply"
+        elif not streams:
+            inconclusive = (f"{upstream} streamed upstream request(s) and {asked} streamed client request(s), "
+                            "but no streamed call could be paired with its span (GW-04 pairing by traceparent)")
+        # Non-streamed spans are judged for SEM-14 only; they never stand in for the stream rules.
+        return conclude(NAME, SPEC_IDS, sink.findings, judged={"streams": streams},
+                        inconclusive=inconclusive, not_applicable=not_applicable,
+                        details={"pairs": len(pairs), "spans": spans, "streams": streams,
+                                 "streamed_upstream": upstream, "streamed_client": asked})
 
 
 def check_pair(span: SpanView, e: JournalEntry, reference: bool, sink: FindingSink) -> None:

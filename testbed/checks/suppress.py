@@ -8,7 +8,9 @@ load; one that matches nothing in the run is itself a violation (stale, RUN-02).
 
 The verdict: ``failed`` on any unsuppressed violation (or warning under ``fail_on: warning``);
 else ``error`` if a check broke, ``inconclusive`` if a check's preconditions failed (never a
-pass); else ``passed``.
+pass); else ``passed``. A ``not_applicable`` check (the scenario cannot produce its evidence)
+leaves the scenario's verdict to the others. Lifting a suppressed violation never makes a check
+that judged nothing pass (RUN-03, enforced by ``CheckResult``).
 """
 
 from __future__ import annotations
@@ -107,7 +109,8 @@ def apply_suppressions(results: Sequence[CheckResult], suppressions: Iterable[Su
                      {"expected": dict(s.match)}, scenario=scenario)
              for i, s in enumerate(sups) if i not in used]
     if sups:
-        out.append(CheckResult("suppressions", ("RUN-02",), "failed" if stale else "passed", tuple(stale)))
+        out.append(CheckResult("suppressions", ("RUN-02",), "failed" if stale else "passed", tuple(stale),
+                               judged={"suppressions": len(sups)}))
     return out, hidden
 
 

@@ -123,6 +123,16 @@ def client_record(n: int = 0, **kw: Any) -> ClientRecord:
     return ClientRecord(**base)
 
 
+FRONT = {"openai": ("stop", 11, 7), "anthropic": ("stop", 10, 9), "gemini": ("stop", 8, 6)}
+
+
+def answered(provider: str, stream: bool) -> dict[str, Any]:
+    """What the client was told for ``pair``'s answer, in the OpenAI format (SPEC 9.5)."""
+    finish, prompt, completion = FRONT[provider]
+    return dict(finish_reasons=(finish,), prompt_tokens=prompt, completion_tokens=completion,
+                response_model=PROVIDERS[provider]["response_model"], streamed=stream)
+
+
 def evidence(n: int = 3, provider: str = "openai", stream: bool = False, **settings: Any) -> Evidence:
     """A whole conforming run: n requests, each a SERVER + CLIENT span and one upstream request."""
     spans, journal, client = [], [], []
@@ -130,7 +140,7 @@ def evidence(n: int = 3, provider: str = "openai", stream: bool = False, **setti
         sp, e = pair(i, provider, stream)
         spans += [sp, server_span(i)]
         journal.append(e)
-        client.append(client_record(i, stream=stream))
+        client.append(client_record(i, stream=stream, **answered(provider, stream)))
     st = ScenarioSettings(name="unit", expects_server_span=True, **settings)
     return Evidence(settings=st, spans=tuple(spans), journal=tuple(journal), client=tuple(client))
 

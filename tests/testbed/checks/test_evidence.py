@@ -57,7 +57,8 @@ def test_profiles_load_and_legacy_extends_genai() -> None:
     genai, legacy = load_profile("genai-1.41"), load_profile("legacy")
     assert not genai.deprecated_satisfies and legacy.deprecated_satisfies
     assert legacy.attributes == genai.attributes
-    assert "gen_ai.system" in legacy.select_any_of
+    assert legacy.selects({"gen_ai.system": 1}) and genai.selects({"gen_ai.request.model": 1})
+    assert not genai.selects({"http.route": 1})
     assert genai.is_content("gen_ai.prompt.0.content") and not genai.is_content("gen_ai.usage.input_tokens")
 
 
@@ -67,8 +68,9 @@ def test_unknown_profile_is_a_config_error() -> None:
 
 
 @pytest.mark.parametrize("rule", [{"type": "int", "level": "must"}, {"type": "float", "level": "required"},
-                                  {"type": "int", "level": "required", "extra": 1}],
-                         ids=["bad-level", "bad-type", "unknown-key"])
+                                  {"type": "int", "level": "required", "extra": 1},
+                                  {"type": "int", "level": "recommended", "condition": "param_top_k"}],
+                         ids=["bad-level", "bad-type", "unknown-key", "unknown-condition"])
 def test_attribute_rules_are_parsed_strictly_with_their_path(rule: dict) -> None:
     with pytest.raises(ConfigError, match="rules/x.yaml.attributes.a"):
         _attribute("rules/x.yaml", "a", rule)

@@ -34,8 +34,20 @@ def run(*reqs: IngestRequest, ev: Evidence | None = None) -> object:
 
 
 def test_clean_exports_pass() -> None:
-    result = run(req(1), req(2), retry(4, 3, 0.6), req(3, 503))
+    result = run(req(1), req(2), req(3))
     assert result.outcome == "passed" and result.findings == ()
+    assert result.judged == {"requests": 3, "retry_chains": 0}
+
+
+def test_too_few_retry_chains_for_jitter_is_inconclusive_OTLP_10() -> None:
+    result = run(req(1), req(2), retry(4, 3, 0.6), req(3, 503))
+    assert result.outcome == "inconclusive" and "OTLP-10" in result.reason
+    assert result.judged["retry_chains"] == 1
+
+
+def test_no_ingest_request_is_inconclusive_RUN_03() -> None:
+    result = run()
+    assert result.outcome == "inconclusive" and result.judged == {"requests": 0}
 
 
 @pytest.mark.parametrize(("reqs", "expected"), [

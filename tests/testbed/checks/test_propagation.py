@@ -138,3 +138,13 @@ def test_upstream_requests_tied_only_by_their_trace_id_pass() -> None:
 def test_a_gateway_that_drops_traceparent_upstream_is_caught_even_when_untied_PROP_03() -> None:
     ev = _journal_headers(evidence(2), ("x-testbed-correlation-id", "traceparent"))
     assert ("PROP-03", "violation") in ids(CHECK.run(ev))
+
+
+def test_journal_entries_without_any_span_are_inconclusive_not_passed_RUN_03() -> None:
+    result = CHECK.run(replace(evidence(3), spans=()))
+    assert result.outcome == "inconclusive" and result.judged["requests"] == 0
+    assert result.judged["upstream"] == 3
+
+
+def test_empty_evidence_is_inconclusive_RUN_03() -> None:
+    assert CHECK.run(Evidence()).outcome == "inconclusive"

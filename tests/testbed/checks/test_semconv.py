@@ -133,3 +133,20 @@ def test_type_fidelity_table_SEM_12(expected: str, value: TypedValue, severity: 
 
 def test_settings_default_to_the_genai_profile() -> None:
     assert ScenarioSettings().profile == "genai-1.41"
+
+
+def test_a_span_that_lost_its_operation_name_is_still_judged_and_fails_SEM_03() -> None:
+    """Selection by any gen_ai.* attribute: the LiteLLM shape with content logging off."""
+    ev = evidence(2)
+    stripped = tuple(replace(s, attributes={k: v for k, v in s.attributes.items()
+                                            if k not in ("gen_ai.operation.name", "gen_ai.response.finish_reasons")})
+                     if s.kind == 3 else s for s in ev.spans)
+    result = CHECK.run(replace(ev, spans=stripped))
+    assert result.outcome == "failed" and ("SEM-03", "violation") in ids(result)
+    assert result.judged == {"spans": 2}
+
+
+def test_spans_without_any_gen_ai_attribute_leave_semconv_inconclusive_RUN_03() -> None:
+    ev = evidence(2)
+    result = CHECK.run(replace(ev, spans=tuple(s for s in ev.spans if s.kind != 3)))
+    assert result.outcome == "inconclusive" and result.judged == {"spans": 0}

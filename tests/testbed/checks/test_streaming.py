@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 
+from testbed.checks.evidence import Evidence
 from testbed.checks.streaming import StreamingCheck
 from tests.testbed.checks.builders import evidence, ids, with_span_attrs
 
@@ -70,8 +71,35 @@ def test_stream_cut_by_error_without_any_span_is_a_violation_SEM_18() -> None:
 def test_stream_flag_false_on_a_plain_call_is_info_SEM_14() -> None:
     ev = with_span_attrs(evidence(1), 0, put={"gen_ai.request.stream": False})
     result = CHECK.run(ev)
-    assert ("SEM-14", "info") in ids(result) and result.outcome == "passed"
+    assert ("SEM-14", "info") in ids(result) and result.outcome == "not_applicable"
 
 
-def test_no_pairable_span_is_inconclusive() -> None:
-    assert CHECK.run(replace(evidence(1), journal=())).outcome == "inconclusive"
+def test_a_scenario_without_a_streamed_request_is_not_applicable_RUN_03() -> None:
+    result = CHECK.run(evidence(2))
+    assert result.outcome == "not_applicable" and result.judged == {"streams": 0}
+
+
+def test_empty_evidence_is_not_applicable_RUN_03() -> None:
+    assert CHECK.run(Evidence()).outcome == "not_applicable"
+
+
+def test_streams_with_zero_spans_are_inconclusive_not_passed_RUN_03() -> None:
+    result = CHECK.run(replace(evidence(3, stream=True), spans=()))
+    assert result.outcome == "inconclusive" and result.judged == {"streams": 0}
+
+
+def test_streams_whose_traceparent_the_gateway_dropped_are_still_judged_or_inconclusive_RUN_03() -> None:
+    ev = evidence(3, stream=True)
+    dropped = tuple(replace(e, headers={k: v for k, v in e.headers.items() if k != "traceparent"}) for e in ev.journal)
+    assert CHECK.run(replace(ev, journal=dropped)).judged == {"streams": 3}  # paired by response id
+    unpairable = tuple(replace(s, attributes={}) for s in ev.spans)
+    result = CHECK.run(replace(ev, journal=dropped, spans=unpairable))
+    assert result.outcome == "inconclusive" and "paired" in result.reason
+
+
+def test_streamed_client_requests_with_an_empty_journal_are_inconclusive() -> None:
+    assert CHECK.run(replace(evidence(1, stream=True), journal=())).outcome == "inconclusive"
+
+
+def test_judged_counts_name_the_streams() -> None:
+    assert CHECK.run(evidence(2, stream=True)).judged == {"streams": 2}

@@ -15,7 +15,7 @@ W = Finding("SEM-23", "semconv", "warning", "deprecated", "deprecated gen_ai.sys
 
 
 def result(*findings: Finding, reason: str = "") -> CheckResult:
-    return conclude(findings[0].check if findings else "c", ("X",), findings, inconclusive=reason)
+    return conclude(findings[0].check if findings else "c", ("X",), findings, judged={"spans": 1}, inconclusive=reason)
 
 
 def test_unsuppressed_violation_fails_the_scenario_RUN_01() -> None:
@@ -68,3 +68,17 @@ def test_parse_accepts_the_documented_form() -> None:
 def test_bad_suppressions_are_refused_with_their_key_path_RUN_02(data: object, path: str) -> None:
     with pytest.raises(ConfigError, match=path.replace("[", r"\[").replace("]", r"\]")):
         parse_suppressions(data)
+
+
+def test_a_suppressed_violation_never_lifts_a_check_that_judged_nothing_to_passed_RUN_03() -> None:
+    blind = conclude("semconv-values", ("SEM-09",), [V], judged={"spans": 0})
+    v = verdict([result(W), blind], [Suppression("SEM-09", "known quirk")])
+    assert v.status == "inconclusive"
+    assert next(r for r in v.results if r.check == "semconv-values").outcome == "inconclusive"
+
+
+def test_a_not_applicable_check_leaves_the_verdict_to_the_others_RUN_03() -> None:
+    na = conclude("streaming", ("SEM-14",), [], judged={"streams": 0}, not_applicable="no streamed request")
+    assert na.outcome == "not_applicable"
+    assert verdict([result(W), na]).status == "passed"
+    assert verdict([result(V), na]).status == "failed"
