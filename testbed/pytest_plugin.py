@@ -11,13 +11,18 @@ Fixtures
                        ``openai_base_url``, ``journal()``
   ``testbed_session``  the whole stack and the gateway under test (session scope; the reference
                        gateway, or ``--testbed-gateway PROFILE``), shared with the scenario items
-  ``testbed_stack``    that session's :class:`~testbed.runner.stack.Stack`
-  ``testbed_gateway``  that session's gateway under test (``base_url``, ``api_key``)
+  ``testbed_stack``    that session's stack (:class:`StackHandle`): ``middleware_url``,
+                       ``middleware_api_key``, ``providers_url``, ``openai_base_url`` (the gateway's,
+                       ending in ``/v1``), ``gateway_api_key``, ``spans(trace_id=...)``,
+                       ``wait_for_spans(trace_id=..., count=..., timeout=...)``, and ``stack`` itself
+  ``testbed_gateway``  that session's gateway under test (:class:`GatewayHandle`): ``base_url``,
+                       ``openai_base_url``, ``api_key``, ``name``
 
 Options
   ``--testbed-scenarios DIR``  collect every ``*.yaml`` scenario in DIR: one item per scenario
                                (runs it once, fails unless it passed; inconclusive skips, RUN-03)
-                               and one item per (scenario, check) reporting that check's outcome
+                               and one item per (scenario, check) reporting that check's outcome;
+                               node ids (``DIR/baseline.yaml::baseline::loss``) select items
   ``--testbed-gateway PROFILE`` a gateway profile (file, or name in profiles/) to test instead of
                                the reference gateway
   ``--testbed-report DIR``     where the run's folder (results.json, index.html, junit.xml) goes;
@@ -117,9 +122,16 @@ class FakeProviders:
         return f"{self.url}/v1"
 
     def journal(self) -> list[dict[str, Any]]:
-        """Every upstream request the fakes saw, oldest first (docs/fake_providers.md)."""
-        with urllib.request.urlopen(f"{self.url}/_fake/journal", timeout=30) as resp:
-            return list(json.load(resp)["entries"])
+        """Every upstream request the fakes still hold, oldest first, read page by page
+        (docs/fake_providers.md)."""
+        entries: list[dict[str, Any]] = []
+        cursor: int | None = 0
+        while cursor is not None:
+            with urllib.request.urlopen(f"{self.url}/_fake/journal?since={cursor}", timeout=30) as resp:
+                page = json.load(resp)
+            entries += page["entries"]
+            cursor = page.get("next")
+        return entries
 
 
 @pytest.fixture
@@ -198,14 +210,88 @@ def testbed_session(pytestconfig: pytest.Config) -> RunSession:
     return _state(pytestconfig).open()
 
 
-@pytest.fixture(scope="session")
-def testbed_stack(testbed_session: RunSession) -> Any:
-    return testbed_session.stack
+@dataclass(frozen=True)
+class GatewayHandle:
+    """The gateway under test as a test uses it; the URL is read live (a restart may change it)."""
+
+    session: RunSession
+
+    @property
+    def name(self) -> str:
+        return str(self.session.gut.name)
+
+    @property
+    def base_url(self) -> str:
+        return str(self.session.gut.base_url)
+
+    @property
+    def openai_base_url(self) -> str:
+        """What an OpenAI SDK takes as ``base_url`` as it is."""
+        return f"{self.base_url}/v1"
+
+    @property
+    def api_key(self) -> str:
+        return str(self.session.gut.api_key)
+
+
+@dataclass(frozen=True)
+class StackHandle:
+    """Where the session's parts are, and the ingest's spans with a wait on arrival."""
+
+    session: RunSession
+
+    @property
+    def stack(self) -> Any:
+        return self.session.stack
+
+    @property
+    def middleware_url(self) -> str:
+        return self.session.middleware_url
+
+    @property
+    def middleware_api_key(self) -> str:
+        return str(self.session.stack.settings.middleware_api_key)
+
+    @property
+    def providers_url(self) -> str:
+        return str(self.session.stack.providers.url)
+
+    @property
+    def openai_base_url(self) -> str:
+        return GatewayHandle(self.session).openai_base_url
+
+    @property
+    def gateway_api_key(self) -> str:
+        return GatewayHandle(self.session).api_key
+
+    def spans(self, trace_id: str | None = None) -> list[dict[str, Any]]:
+        """Spans stored at the ingest (the query API's JSON form), optionally of one trace."""
+        query = f"?trace_id={trace_id}" if trace_id else ""
+        with urllib.request.urlopen(f"{self.middleware_url}/api/v1/spans{query}", timeout=30) as resp:
+            return list(json.load(resp)["spans"])
+
+    def wait_for_spans(self, trace_id: str | None = None, count: int = 1, timeout: float = 30.0) -> list[dict[str, Any]]:
+        """Wait (a condition with a deadline, RUN-04) until ``count`` spans of the trace are stored."""
+        from testbed.waiting import wait_until
+
+        found: list[dict[str, Any]] = []
+
+        def enough() -> bool:
+            found[:] = self.spans(trace_id)
+            return len(found) >= count
+
+        wait_until(enough, timeout, what=f"{count} span(s){f' of trace {trace_id}' if trace_id else ''}")
+        return list(found)
 
 
 @pytest.fixture(scope="session")
-def testbed_gateway(testbed_session: RunSession) -> Any:
-    return testbed_session.gut
+def testbed_stack(testbed_session: RunSession) -> StackHandle:
+    return StackHandle(testbed_session)
+
+
+@pytest.fixture(scope="session")
+def testbed_gateway(testbed_session: RunSession) -> GatewayHandle:
+    return GatewayHandle(testbed_session)
 
 
 # --- options, collection, items -------------------------------------------------------------------
@@ -222,16 +308,34 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_STATE] = _State(config.getoption("testbed_gateway"), Path(report))
 
 
+def _scenario_dir(config: pytest.Config) -> Path | None:
+    directory = config.getoption("testbed_scenarios")
+    return Path(directory).resolve() if directory else None
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """Scenario files named on the command line (or under a collected path) collect like test
+    files, so their node ids select items."""
+    directory = _scenario_dir(parent.config)
+    if directory is not None and file_path.suffix in (".yaml", ".yml") and file_path.resolve().parent == directory:
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    directory = config.getoption("testbed_scenarios")
-    if not directory:
+    """The scenario directory joins the run when no scenario was collected through the arguments.
+    Its items go through ``genitems``, so collection counts (and ``-k`` deselection) add up."""
+    directory = _scenario_dir(config)
+    if directory is None:
         return
-    paths = sorted(p for pattern in ("*.yaml", "*.yml") for p in Path(directory).glob(pattern))
+    paths = sorted(p for pattern in ("*.yaml", "*.yml") for p in directory.glob(pattern))
     if not paths:
-        raise pytest.UsageError(f"--testbed-scenarios {directory}: no *.yaml scenario there")
+        raise pytest.UsageError(f"--testbed-scenarios {config.getoption('testbed_scenarios')}: no *.yaml scenario there")
+    if any(isinstance(i, ScenarioItem) for i in items):
+        return
     for path in paths:
-        items.extend(ScenarioFile.from_parent(session, path=path.resolve()).collect())
+        items.extend(session.genitems(ScenarioFile.from_parent(session, path=path)))
 
 
 class ScenarioFile(pytest.File):

@@ -26,6 +26,7 @@ from testbed.checks.result import CheckResult
 from testbed.checks.semconv import SemconvCheck
 from testbed.checks.semconv_values import ValuesCheck
 from testbed.checks.streaming import StreamingCheck
+from testbed.checks.metrics import MetricsCheck
 
 
 @runtime_checkable
@@ -40,7 +41,8 @@ REGISTRY: dict[str, Check] = {
     c.name: c
     for c in (
         SemconvCheck(), ValuesCheck(), GatewaySpansCheck(), StreamingCheck(), PropagationCheck(),
-        RedactionCheck(), LossCheck(), IsolationCheck(), LatencyCheck(), ExporterCheck(), ClientViewCheck(),
+        RedactionCheck(), LossCheck(), IsolationCheck(), LatencyCheck(), ExporterCheck(), MetricsCheck(),
+        ClientViewCheck(),
     )
 }
 

@@ -14,7 +14,10 @@ import base64
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from testbed.checks.metric_points import MetricPoint
 
 ValueType = Literal["string", "bool", "int", "double", "array", "kvlist", "bytes"]
 VALUE_TYPES: frozenset[str] = frozenset(("string", "bool", "int", "double", "array", "kvlist", "bytes"))
@@ -307,6 +310,8 @@ class Evidence:
     canaries: tuple[Canary, ...] = ()
     hits: tuple[CanaryHit, ...] = ()
     counters: Counters = field(default_factory=lambda: Counters(available=False))
+    metrics: tuple[MetricPoint, ...] = ()
+    """Metric data points the ingest stored during the scenario (SPEC 12)."""
 
 
 # --- JSON adapter --------------------------------------------------------------------------------

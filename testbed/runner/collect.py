@@ -190,6 +190,11 @@ async def span_count(session: aiohttp.ClientSession, middleware_url: str) -> int
     return int(spans.get("accepted", 0) if isinstance(spans, Mapping) else body.get("accepted", spans or 0))
 
 
+async def read_metric_points(session: aiohttp.ClientSession, middleware_url: str) -> list[dict[str, Any]]:
+    """Every metric data point the ingest holds (``/api/v1/metrics``, SPEC 12)."""
+    return list((await get_json(session, f"{middleware_url}/api/v1/metrics"))["points"])
+
+
 async def read_requests(session: aiohttp.ClientSession, middleware_url: str) -> list[dict[str, Any]]:
     return list((await get_json(session, f"{middleware_url}/api/v1/requests", since_id=0))["requests"])
 

@@ -20,6 +20,7 @@ import aiohttp
 from testbed.checks import Evidence, run_checks, verdict
 from testbed.checks.correlate import gateway_entries, pair
 from testbed.checks.evidence import Budgets, Counters, ScenarioSettings
+from testbed.checks.metric_points import point_from_json
 from testbed.bus import inspect as bus_inspect
 from testbed.runner import collect
 from testbed.runner.chaos import IngestFaults, ProviderFaults, adapters
@@ -206,7 +207,8 @@ async def _drain(http: aiohttp.ClientSession, sess: RunSession, sc: Scenario, ex
         dropped = sum(c.total(n) for n in ("testbed_gateway_spans_dropped_total",
                                            "testbed_exporter_spans_dropped_total",
                                            "fake_middleware_spans_rejected_total"))
-        queued = sum(c.total(n) for n in ("testbed_exporter_spans_queued", "testbed_gateway_event_queue_depth",
+        queued = sum(c.total(n) for n in ("testbed_exporter_spans_queued", "testbed_exporter_genai_measurements_pending",
+                                          "testbed_gateway_event_queue_depth",
                                           "testbed_bus_pending_events"))
         return ingested + dropped >= expected and queued == 0
 
@@ -293,7 +295,9 @@ async def _evidence(http: aiohttp.ClientSession, sess: RunSession, sc: Scenario,
         hits += collect.bus_hits(messages, {k.encode(): v for k, v in needles.items()}, owner)
     counters = Counters(_delta(await _counters(http, sess), before.counters)) if sess.gut.is_reference \
         else Counters(available=False)
-    return replace(partial, spans=spans, ingest=ingest, canaries=tuple(planted), hits=tuple(hits), counters=counters)
+    metrics = tuple(point_from_json(d) for d in await collect.read_metric_points(http, sess.middleware_url))
+    return replace(partial, spans=spans, ingest=ingest, canaries=tuple(planted), hits=tuple(hits), counters=counters,
+                   metrics=metrics)
 
 
 def _settings_json(sc: Scenario, sess: RunSession, drained: bool) -> dict[str, Any]:

@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 DEFAULT_CHECKS: Final = ("semconv", "semconv-values", "gateway-spans", "streaming", "propagation",
-                         "redaction", "loss", "exporter")
+                         "redaction", "loss", "exporter", "metrics")
 NAME_RE: Final = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 TraceparentMode = Literal["fresh", "none", "invalid"]
 

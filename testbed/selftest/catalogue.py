@@ -56,6 +56,8 @@ CATALOGUE: Final[tuple[Defect, ...]] = (
            "a 400 from the ingest is retried"),
     Defect("ignore_retry_after", "exporter", "exporter", ("OTLP-09",), "otlp-throttled",
            "Retry-After is ignored and plain backoff decides the retry time", "warning"),
+    Defect("wrong_metric_buckets", "exporter", "metrics", ("MET-01", "MET-02"), "genai-metrics",
+           "the GenAI histograms use decimal buckets instead of the semconv boundaries"),
     Defect("publish_in_request_path", "gateway", "isolation", ("ISO-01", "ISO-02"), "isolation",
            "each response waits on a synchronous OTLP export, so ingest trouble slows inference"),
     Defect("stall_request_path", "gateway", "latency", ("LAT-07",), "latency-budget-250rps",
