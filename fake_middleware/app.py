@@ -1,7 +1,7 @@
 """``create_app(settings)``: the ingest app with every route wired and its state on typed AppKeys.
 
-Two middlewares: one aborts requests arriving on the main port while it is down (FLT-03); the
-other gives 404/405 answers outside the query and admin API a ``google.rpc.Status`` body in the
+Three middlewares: one aborts requests arriving on the main port while it is down (FLT-03); one
+asks the query, fault and reset routes for the admin key when one is set; the last gives 404/405 answers outside the query and admin API a ``google.rpc.Status`` body in the
 request's content type (OTLP-01, OTLP-07).
 """
 
@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+
+from testbed.admin_key import ADMIN_HEADER, admin_allowed
 
 from fake_middleware import api, otlp
 from fake_middleware.faults import FaultSet
@@ -23,12 +25,22 @@ from fake_middleware.store import SpanStore
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _API_PREFIXES = ("/api/", "/_faults", "/metrics")
+_ADMIN_PREFIXES = ("/api/", "/_faults")
 
 
 @web.middleware
 async def down_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if is_down_here(request):
         return abort(request)
+    return await handler(request)
+
+
+@web.middleware
+async def admin_key_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The query, fault and reset routes need the admin key when one is set (``/metrics`` stays open)."""
+    key = request.app[SETTINGS].admin_key
+    if key and request.path.startswith(_ADMIN_PREFIXES) and not admin_allowed(request.headers.get(ADMIN_HEADER), key):
+        return web.json_response({"error": f"this route needs the admin key in {ADMIN_HEADER}"}, status=401)
     return await handler(request)
 
 
@@ -54,7 +66,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     """
     settings = settings or Settings()
     # client_max_size only guards request.read(); OTLP bodies are streamed and bounded in ingest.
-    app = web.Application(middlewares=[down_middleware, otlp_errors_middleware], client_max_size=1024 * 1024)
+    app = web.Application(middlewares=[down_middleware, admin_key_middleware, otlp_errors_middleware], client_max_size=1024 * 1024)
     store = SpanStore(settings.raw_bytes_limit, settings.max_requests)
     faults = FaultSet(settings.fault_seed)
     app[SETTINGS] = settings

@@ -24,6 +24,8 @@ class Settings:
     max_requests: int = DEFAULT_MAX_REQUESTS
     fault_seed: int = 0
     long_poll_max_s: float = 60.0
+    admin_key: str | None = field(default=None, repr=False)
+    """When set, the query, fault and reset routes need it in ``X-Admin-Key`` (testbed.admin_key)."""
 
     def __post_init__(self) -> None:
         if self.auth_mode not in AUTH_MODES:
@@ -33,7 +35,8 @@ class Settings:
 
     def __repr__(self) -> str:
         # Keys are secrets; a repr ends up in logs and tracebacks.
-        return f"Settings(tenants={sorted(self.keys)}, auth_mode={self.auth_mode!r}, max_request_bytes={self.max_request_bytes})"
+        return (f"Settings(tenants={sorted(self.keys)}, auth_mode={self.auth_mode!r}, "
+                f"max_request_bytes={self.max_request_bytes}, admin_key={'set' if self.admin_key else 'off'})")
 
 
 def parse_keys(values: Iterable[str]) -> dict[str, str]:

@@ -23,6 +23,7 @@ from aiohttp.web_protocol import RequestPayloadError
 
 from fake_providers import anthropic, errors, gemini, openai_chat, openai_embeddings, openai_responses
 from fake_providers.admin import add_routes as add_admin_routes
+from fake_providers.admin import admin_error
 from fake_providers.behaviour_store import BehaviourStore
 from fake_providers.exchange import Endpoint, error_plan, finish, request_id, serve
 from fake_providers.exchange import handler as endpoint_handler
@@ -34,6 +35,7 @@ from fake_providers.metrics import Metrics
 from fake_providers.sending import Shape
 from fake_providers.settings import FakeProviderSettings
 from fake_providers.wire import Provider, Summary
+from testbed.admin_key import ADMIN_HEADER, admin_allowed
 from testbed.serving import ERROR_BODY
 
 log = logging.getLogger(__name__)
@@ -103,6 +105,9 @@ def _record_unexpected(request: web.Request, exc: BaseException) -> str:
 @web.middleware
 async def front(request: web.Request, handler: Handler) -> web.StreamResponse:
     if _is_admin(request.path):
+        key = request.app[SETTINGS].admin_key
+        if request.path.startswith("/_fake/") and not admin_allowed(request.headers.get(ADMIN_HEADER), key):
+            return admin_error(401, f"/_fake routes need the admin key in {ADMIN_HEADER}")
         return await handler(request)
     metrics = request.app[METRICS]
     metrics.in_flight.inc()

@@ -6,7 +6,7 @@ file has one top-level key, ``behaviours``, holding the same rule list as ``PUT 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
@@ -42,6 +42,8 @@ class FakeProviderSettings:
     """A journalled body past this many bytes keeps only its head and a truncation marker."""
     models: tuple[str, ...] = DEFAULT_MODELS
     default_retry_after_ms: int = 1000
+    admin_key: str | None = field(default=None, repr=False)
+    """When set, ``/_fake/*`` needs it in ``X-Admin-Key`` (testbed.admin_key)."""
     embedding_dimensions: int = 1536
     max_body_bytes: int = 64 * 1024 * 1024
 

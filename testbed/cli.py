@@ -47,7 +47,8 @@ def _up(args: argparse.Namespace) -> int:
     from testbed.runner.stack import StackSettings
     from testbed.runner.up import run_up
 
-    settings = StackSettings(exclude_request_data=args.exclude_request_data, behaviours_file=args.behaviours)
+    settings = StackSettings(exclude_request_data=args.exclude_request_data, behaviours_file=args.behaviours,
+                             host=args.host)
     if args.gateway_api_key:
         settings.gateway_api_key = args.gateway_api_key
     if args.middleware_api_key:
@@ -86,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser(
         "up", help="start the whole stack (NATS, fakes, gateway, exporter) and print one ready line; Ctrl-C stops it"
     )
+    up.add_argument("--host", default="127.0.0.1",
+                    help="address every server binds; a non-loopback one turns the fakes' admin key on")
     up.add_argument("--exclude-request-data", action="store_true", help="turn the global exclude switch on")
     up.add_argument("--behaviours", help="fake-provider behaviours YAML file")
     up.add_argument("--gateway-api-key", help="gateway API key (default: generated)")

@@ -46,7 +46,7 @@ class IsolationCheck:
         healthy = modes.get(HEALTHY, [])
         faulted = sorted(m for m in modes if m != HEALTHY)
         if not healthy or not faulted:
-            return conclude(NAME, SPEC_IDS, [], details=details,
+            return conclude(NAME, SPEC_IDS, [], details=details, judged={"requests": 0},
                             inconclusive="ISO needs a healthy mode and at least one faulted mode")
         short = [m for m in [HEALTHY, *faulted] if _completed(modes[m]) < b.iso_min_samples]
         _failure_rates(healthy, faulted, modes, sink)
@@ -60,7 +60,8 @@ class IsolationCheck:
             reason = f"fewer than {b.iso_min_samples} completed requests in mode(s) {', '.join(short)} (ISO-03)"
         health = generator_health([r for rs in modes.values() for r in rs])
         reason = reason or (f"generator health (LAT-03): {health.problem}" if health.problem else "")
-        return conclude(NAME, SPEC_IDS, sink.findings, inconclusive=reason, details=details)
+        judged = {"requests": sum(_completed(modes[m]) for m in [HEALTHY, *faulted]), "modes": len(faulted) + 1}
+        return conclude(NAME, SPEC_IDS, sink.findings, judged=judged, inconclusive=reason, details=details)
 
 
 def _completed(records: list[ClientRecord]) -> int:

@@ -79,7 +79,7 @@ class LatencyCheck:
             "send_lag_p99_us": health.send_lag_p99_us, "send_lag_max_us": health.send_lag_max_us,
         }
         if not hists["gateway"].count or not hists["direct"].count:
-            return conclude(NAME, SPEC_IDS, [], details=details,
+            return conclude(NAME, SPEC_IDS, [], details=details, judged={"requests": 0},
                             inconclusive="LAT-04 needs completed gateway and direct requests after warm-up")
         overhead = {str(p): (hists["gateway"].percentile_us(p) - hists["direct"].percentile_us(p)) / 1000
                     for p in PERCENTILES}
@@ -97,7 +97,8 @@ class LatencyCheck:
         if not st.budgets.latency:
             sink.add("LAT-04", "info", "timing", "overhead reported; no budget declared",
                      actual={k: round(v, 3) for k, v in overhead.items()})
-        return conclude(NAME, SPEC_IDS, sink.findings, inconclusive=health.problem, details=details)
+        judged = {"gateway_requests": hists["gateway"].count, "direct_requests": hists["direct"].count}
+        return conclude(NAME, SPEC_IDS, sink.findings, judged=judged, inconclusive=health.problem, details=details)
 
 
 def _relative(p: float, ratio: float, over_ms: float, hists: dict[str, LatencyHistogram],

@@ -223,7 +223,7 @@ async def run_scenario(sc: Scenario, sess: RunSession, run_id: str) -> ScenarioO
     out = ScenarioOutcome(sc.name, sc.file, sc.description, started_ns=time.time_ns())
     try:
         await asyncio.to_thread(sess.configure, sc.stack.exclude_request_data, sc.stack.capture_content)
-        async with aiohttp.ClientSession() as http:
+        async with aiohttp.ClientSession(headers=sess.stack.admin_headers()) as http:  # the fakes' admin key, if on
             await _run(sc, sess, run_id, http, out)
     except Exception as exc:  # the run broke: recorded as an error, the next scenario still runs
         out.status, out.error = "error", f"{type(exc).__name__}: {exc}"

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from testbed.admin_key import ADMIN_HEADER, is_loopback
 from testbed.bus import NatsServer
 from testbed.errors import ProcessStartError
 from testbed.process import ServerProcess, python_module_argv, start_server
@@ -59,6 +60,10 @@ class StackSettings:
     start_timeout_s: float = 30.0
     supervise: bool = True
     """Restart an exporter or gateway that dies on its own (False: leave it dead)."""
+    host: str = HOST
+    """The address every server binds; a non-loopback one turns the admin key on."""
+    admin_key: str | None = None
+    """The fakes' admin key (testbed.admin_key); None generates one when ``host`` is not loopback."""
 
 
 def log_to_stderr(event: dict[str, Any]) -> None:
@@ -78,12 +83,14 @@ class Stack:
     gateway: ServerProcess | None = None
     exporter: ServerProcess | None = None
     supervisor: Supervisor | None = None
+    admin_key: str | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _stopping: bool = False
 
     @classmethod
     def start(cls, settings: StackSettings | None = None, log: Log | None = log_to_stderr) -> Stack:
         stack = cls(settings or StackSettings(), Path(tempfile.mkdtemp(prefix="testbed-stack-")))
+        stack.admin_key = cls.admin_key_for(stack.settings)
         if stack.settings.supervise:
             stack.supervisor = Supervisor(stack.restart_part, log)
         try:
@@ -92,6 +99,11 @@ class Stack:
             stack.stop()
             raise
         return stack
+
+    @staticmethod
+    def admin_key_for(settings: StackSettings) -> str | None:
+        """The given admin key; else a fresh one when the stack binds a non-loopback address."""
+        return settings.admin_key or (None if is_loopback(settings.host) else _key("adm"))
 
     @property
     def nats_url(self) -> str:
@@ -105,15 +117,17 @@ class Stack:
         if s.nats_url is None:
             self.nats = NatsServer(store_dir=str(self.workdir / "nats"))
             self.nats.start()
-        fp_args = ["--host", HOST, "--port", "0"]
+        fp_args = ["--host", s.host, "--port", "0"]
         if s.behaviours_file:
             fp_args += ["--behaviours", s.behaviours_file]
-        self.providers = start_server(python_module_argv("fake_providers", *fp_args), timeout=s.start_timeout_s)
+        # Keys go by environment, never argv: a command line is visible to every user in ps.
+        admin = self.admin_key or ""
+        self.providers = start_server(python_module_argv("fake_providers", *fp_args), timeout=s.start_timeout_s,
+                                      env={"FAKE_PROVIDERS_ADMIN_KEY": admin, "FAKE_PROVIDERS_API_KEYS": ""})
         self.middleware = start_server(
-            python_module_argv(
-                "fake_middleware", "--host", HOST, "--port", "0", "--admin-port", "0", "--api-key", s.middleware_api_key
-            ),
+            python_module_argv("fake_middleware", "--host", s.host, "--port", "0", "--admin-port", "0"),
             timeout=s.start_timeout_s,
+            env={"FAKE_MIDDLEWARE_API_KEYS": s.middleware_api_key, "FAKE_MIDDLEWARE_ADMIN_KEY": admin},
         )
         self.start_exporter()
         if s.with_gateway:
@@ -126,7 +140,8 @@ class Stack:
 
     def start_gateway(self, port: int = 0) -> ServerProcess:
         assert self.providers is not None
-        env = {**gateway_env(self.settings, self.providers.url, self.nats_url, HOST), **self.settings.gateway_env}
+        env = {**gateway_env(self.settings, self.providers.url, self.nats_url, self.settings.host),
+               **self.settings.gateway_env}
         if port:
             env["gateway_port"] = str(port)
         path = self.settings.gateway_config or default_gateway_config_path()
@@ -141,7 +156,7 @@ class Stack:
 
     def start_exporter(self, port: int = 0) -> ServerProcess:
         assert self.middleware is not None
-        config = exporter_config(self.settings, self.middleware.url, self.nats_url, HOST)
+        config = exporter_config(self.settings, self.middleware.url, self.nats_url, self.settings.host)
         if port and isinstance(config.get("metrics"), dict):
             config["metrics"]["port"] = port
         with self._lock:
@@ -177,6 +192,10 @@ class Stack:
                  "middleware": self.middleware}
         return {name: proc.pid for name, proc in parts.items() if proc is not None}
 
+    def admin_headers(self) -> dict[str, str]:
+        """Headers for the fakes' admin routes: the admin key when it is on, else none."""
+        return {ADMIN_HEADER: self.admin_key} if self.admin_key else {}
+
     @property
     def middleware_admin_url(self) -> str:
         """The ingest's admin listener, which stays up while a ``down`` fault closes the ingest port."""
@@ -191,8 +210,12 @@ class Stack:
         for name, proc in parts.items():
             if proc is not None:
                 ready[name] = proc.url
+        if self.gateway is not None:
+            ready["openai_base_url"] = f"{self.gateway.url}/v1"  # what an OpenAI SDK takes as base_url
         ready["gateway_api_key"] = self.settings.gateway_api_key
         ready["middleware_api_key"] = self.settings.middleware_api_key
+        if self.admin_key:
+            ready["admin_key"] = self.admin_key
         ready["nats"] = self.nats_url
         if self.middleware is not None:
             ready["middleware_admin"] = self.middleware_admin_url

@@ -5,6 +5,7 @@ Every wait here is a server-side long-poll or a deadline-bound condition, never 
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,13 @@ class StackClient:
 
     stack: Stack
 
+    @functools.cached_property
+    def http(self) -> requests.Session:
+        """A session that sends the fakes' admin key when the stack has one on."""
+        session = requests.Session()
+        session.headers.update(self.stack.admin_headers())
+        return session
+
     @property
     def providers(self) -> str:
         assert self.stack.providers is not None
@@ -68,15 +76,15 @@ class StackClient:
         )
 
     def reset(self) -> None:
-        requests.post(f"{self.providers}/_fake/reset", timeout=10).raise_for_status()
-        requests.post(f"{self.middleware}/_faults/reset", timeout=10).raise_for_status()
-        requests.post(f"{self.middleware}/api/v1/reset", timeout=10).raise_for_status()
+        self.http.post(f"{self.providers}/_fake/reset", timeout=10).raise_for_status()
+        self.http.post(f"{self.middleware}/_faults/reset", timeout=10).raise_for_status()
+        self.http.post(f"{self.middleware}/api/v1/reset", timeout=10).raise_for_status()
 
     def behaviours(self, rules: list[dict[str, Any]]) -> None:
-        requests.put(f"{self.providers}/_fake/behaviours", json=rules, timeout=10).raise_for_status()
+        self.http.put(f"{self.providers}/_fake/behaviours", json=rules, timeout=10).raise_for_status()
 
     def journal(self, **query: Any) -> list[dict[str, Any]]:
-        response = requests.get(f"{self.providers}/_fake/journal", params=query, timeout=10)
+        response = self.http.get(f"{self.providers}/_fake/journal", params=query, timeout=10)
         response.raise_for_status()
         return list(response.json()["entries"])
 
@@ -106,7 +114,7 @@ class StackClient:
         params = {**filters, "limit": 100000}
         if wait_count:
             params.update(wait_count=wait_count, wait_timeout_s=timeout)
-        response = requests.get(f"{self.middleware}/api/v1/spans", params=params, timeout=timeout + 10)
+        response = self.http.get(f"{self.middleware}/api/v1/spans", params=params, timeout=timeout + 10)
         response.raise_for_status()
         body = response.json()
         if wait_count:
@@ -117,16 +125,16 @@ class StackClient:
         return self.spans(wait_count=count, timeout=timeout, trace_id=trace_id)
 
     def add_fault(self, kind: str, **params: Any) -> None:
-        requests.post(f"{self.middleware}/_faults", json={"kind": kind, **params}, timeout=10).raise_for_status()
+        self.http.post(f"{self.middleware}/_faults", json={"kind": kind, **params}, timeout=10).raise_for_status()
 
     def clear_faults(self) -> None:
-        requests.post(f"{self.middleware}/_faults/reset", timeout=10).raise_for_status()
+        self.http.post(f"{self.middleware}/_faults/reset", timeout=10).raise_for_status()
 
     def fault_timeline(self) -> list[dict[str, Any]]:
-        return list(requests.get(f"{self.middleware}/_faults/timeline", timeout=10).json()["timeline"])
+        return list(self.http.get(f"{self.middleware}/_faults/timeline", timeout=10).json()["timeline"])
 
     def canary_hits(self, needle: str) -> list[dict[str, Any]]:
-        response = requests.post(f"{self.middleware}/api/v1/canary", json={"needle": needle}, timeout=30)
+        response = self.http.post(f"{self.middleware}/api/v1/canary", json={"needle": needle}, timeout=30)
         response.raise_for_status()
         return list(response.json()["hits"])
 
