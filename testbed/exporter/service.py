@@ -10,8 +10,8 @@ counted as ``malformed``); its spans join the batch buffer. A batch leaves when 
 Every pulled message ends in exactly one way:
 
 - **acked**: its spans were exported, or dropped with a counted reason (``permanent_<status>``,
-  ``too_large``, ``partial_success``, ``response_too_large``); its event id is remembered, so a
-  redelivery caused by a lost ack is acked again without a second export;
+  ``too_large``, ``partial_success``, ``response_too_large``, ``unencodable``); its event id is
+  remembered, so a redelivery caused by a lost ack is acked again without a second export;
 - **NAKed** with a delay: a transient failure outlived the batch deadline, or the exporter is
   stopping; the bus redelivers it later (to this or another exporter);
 - **terminated**: malformed (counted in events), or NAK-worthy on its ``max_deliver``-th delivery
@@ -22,6 +22,12 @@ interrupts their backoff waits and NAKs whatever is left. ``abort()`` imitates S
 acked or NAKed, and the bus redelivers after ``ack_wait``. While the exporter lives, a heartbeat
 marks every message it holds as in progress every third of ``ack_wait``, so ``ack_wait`` can stay
 short (10 s) although one export may take its whole 30 s deadline.
+
+A redelivery can still reach the exporter while it holds the first copy: a fetch that ends on its
+deadline leaves late messages in the client's buffer, where no heartbeat reaches them, and while the
+queue is full (a long ingest outage) nothing fetches them before ``ack_wait`` runs out. Such a copy
+joins the held item (same event id) and is settled with it, so its spans are never exported twice
+(OTLP-05, LOSS-03).
 
 The HTTP session has no tracing hooks: the exporter never traces its own OTLP requests (GW-07).
 """
@@ -71,6 +77,8 @@ class _Item:
     msg: Msg
     spans: list[SpanRecord]
     event_id: str
+    copies: list[Msg] = field(default_factory=list)
+    """Later deliveries of the same event that arrived while this one was held; settled with it."""
     unencodable: int = 0
     """Spans of this message left out because their text cannot be encoded, counted when it settles."""
     finished: bool = field(default=False)
@@ -105,6 +113,7 @@ class ExporterService:
         self._buffered_spans = 0
         self._first_buffered_at = 0.0
         self._unfinished: set[_Item] = set()
+        self._held: dict[str, _Item] = {}
         self._settled: OrderedDict[str, None] = OrderedDict()
         self._queued_spans = 0
         self._stopping = False
@@ -198,6 +207,10 @@ class ExporterService:
                 with contextlib.suppress(Exception):
                     await msg.ack()
                 return
+            held = self._held.get(event.event_id)
+            if held is not None:  # redelivered while held: settle with the first copy, export once
+                held.copies.append(msg)
+                return
             spans = corrupt_spans(map_event(event, self._version), self.config.defects)
             validate(spans)
         except Exception:  # any defect in a bus message makes it malformed, never a crash
@@ -206,12 +219,12 @@ class ExporterService:
                 await msg.term()
             return
         spans, unencodable = split_encodable(spans)
-        item = _Item(msg, spans, event.event_id, unencodable)
+        item = _Item(msg, spans, event.event_id, unencodable=unencodable)
+        self._unfinished.add(item)
+        self._held[item.event_id] = item
         if not spans:  # nothing left to export: settle now, the drop counted
-            self._unfinished.add(item)
             await self._finish(item, GroupOutcome())
             return
-        self._unfinished.add(item)
         self._queue_delta(len(spans))
         if not self._buffer:
             self._first_buffered_at = time.monotonic()
@@ -229,8 +242,9 @@ class ExporterService:
         while True:
             await asyncio.sleep(period)
             for item in list(self._unfinished):
-                with contextlib.suppress(Exception):
-                    await item.msg.in_progress()
+                for msg in (item.msg, *item.copies):
+                    with contextlib.suppress(Exception):
+                        await msg.in_progress()
 
     def _queue_delta(self, delta: int) -> None:
         self._queued_spans += delta
@@ -319,8 +333,10 @@ class ExporterService:
             return
         item.finished = True
         self._unfinished.discard(item)
+        self._held.pop(item.event_id, None)
         self._queue_delta(-len(item.spans))
         self.metrics.spans_exported.inc(outcome.exported)
+        latest = item.copies[-1] if item.copies else item.msg  # the bus counts the newest delivery
         try:
             if outcome.nak_delay_s is None:
                 outcome.drop("unencodable", item.unencodable)
@@ -328,15 +344,17 @@ class ExporterService:
                 self._remember_settled(item.event_id)
                 if self.genai_metrics is not None and outcome.exported == len(item.spans):
                     self.genai_metrics.record(item.spans)
-                await item.msg.ack()
-            elif item.msg.metadata.num_delivered >= self.config.bus.max_deliver:
+                for msg in (item.msg, *item.copies):
+                    await msg.ack()
+            elif latest.metadata.num_delivered >= self.config.bus.max_deliver:
                 unexported = len(item.spans) - outcome.exported - sum(outcome.dropped.values())
                 outcome.drop("unencodable", item.unencodable)
                 self._count_drops({**outcome.dropped, "retries_exhausted": unexported})
-                await item.msg.term()
+                for msg in (item.msg, *item.copies):
+                    await msg.term()
             else:
                 self.metrics.events_nacked.labels(reason=outcome.nak_reason or "transient").inc()
-                await item.msg.nak(delay=outcome.nak_delay_s or None)
+                await latest.nak(delay=outcome.nak_delay_s or None)
         except Exception as exc:  # the bus is down: the message will be redelivered after ack_wait
             log.warning("could not settle a bus message (%s)", type(exc).__name__)
 
