@@ -135,7 +135,8 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=4)
     args = parser.parse_args()
     bodies = batches(args.batches)
-    proc = start_server(python_module_argv("fake_middleware", "--host", "127.0.0.1", "--port", "0", "--api-key", KEY))
+    proc = start_server(python_module_argv("fake_middleware", "--host", "127.0.0.1", "--port", "0"),
+                        env={"FAKE_MIDDLEWARE_API_KEYS": KEY})
     try:
         elapsed = testbed.loop.run(drive(proc.url, bodies, args.concurrency))
         counters = testbed.loop.run(stats(proc.url))
