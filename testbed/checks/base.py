@@ -58,6 +58,7 @@ DESCRIPTIONS: dict[str, str] = {
     "isolation": "a slow or failing ingest does not slow the request path",
     "latency": "gateway overhead over direct requests, within the declared budgets",
     "exporter": "OTLP exporter: headers, auth, retry rules, backoff with jitter",
+    "metrics": "GenAI client metrics have the convention's shape and agree with the spans",
     "client-view": "the client's answer (finish reason, usage, streamed or not) is the provider's, translated",
 }
 """What each check verifies, in one line, for reports (RUN-03: shown with its judged counts)."""

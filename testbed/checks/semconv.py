@@ -5,7 +5,8 @@ SEM-01..07, SEM-12, SEM-13, SEM-23, SEM-24. Values that need the provider journa
 GW-04) live in ``semconv_values``; streaming rules (SEM-14..18) in ``streaming``. Spans are selected
 by the profile's marker set (any ``gen_ai.*`` attribute for ``genai-1.41`` and ``legacy``), never by
 one required attribute alone, so a span that lost ``gen_ai.operation.name`` is judged, not skipped.
-A CLIENT span is paired with the journal entry it caused so conditional requirements are judged on what was sent.
+A CLIENT span is paired with the journal entry it caused so conditional requirements are judged on
+what was sent.
 """
 
 from __future__ import annotations

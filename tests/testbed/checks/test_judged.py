@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from testbed.checks import REGISTRY, run_check
+from testbed.checks import DESCRIPTIONS, REGISTRY, run_check
 from testbed.checks.evidence import Canary, Evidence, ScenarioSettings
 from testbed.checks.result import CheckResult, conclude, judged_text
 from tests.testbed.checks.builders import evidence
@@ -66,3 +66,8 @@ def test_a_proven_violation_fails_even_when_the_rest_was_not_judged() -> None:
 
 def test_judged_counts_read_as_a_phrase() -> None:
     assert judged_text({"spans": 42, "retry_chains": 20}) == "42 spans, 20 retry chains"
+
+
+def test_every_registered_check_says_in_one_line_what_it_verifies() -> None:
+    assert set(DESCRIPTIONS) == set(REGISTRY)
+    assert all(0 < len(d) <= 110 and "\n" not in d for d in DESCRIPTIONS.values())
