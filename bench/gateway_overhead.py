@@ -4,7 +4,7 @@ bare pass-through proxy's, p99 overhead at most 2 ms, at 250 rps open loop with 
 One run, one open-loop schedule whose slots alternate between three paths at the same rate:
 ``gateway`` (the reference gateway, exporting every span through NATS to the fake Middleware),
 ``direct`` (straight to the fake provider) and ``comparator`` (the same request through the bare
-aiohttp proxy in ``passthrough_proxy.py``). Latency runs from each request's intended start, so
+aiohttp proxy in ``testbed/runner/passthrough.py``). Latency runs from each request's intended start, so
 queueing is counted (coordinated omission corrected). overhead_pX = pX(path) - pX(direct).
 
     python bench/gateway_overhead.py [--rate 250] [--duration 30] [--warmup 5]
@@ -27,8 +27,8 @@ from testbed.checks.evidence import ClientRecord
 from testbed.load.client import Request, drive
 from testbed.load.histogram import LatencyHistogram
 from testbed.load.schedule import build_schedule
-from testbed.process import start_server
 from testbed.prometheus import scrape_sum
+from testbed.runner.passthrough import start_comparator
 from testbed.runner.stack import Stack, StackSettings
 from testbed.waiting import wait_until
 import testbed.loop
@@ -103,8 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     stack = Stack.start(StackSettings())
     try:
         assert stack.providers is not None
-        proxy = start_server([sys.executable, str(Path(__file__).parent / "passthrough_proxy.py"),
-                              "--upstream", stack.providers.url])
+        proxy = start_comparator(stack.providers.url)
         try:
             records, start = testbed.loop.run(run_load(stack, proxy.url, args.rate, args.duration))
         finally:

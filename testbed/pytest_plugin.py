@@ -339,7 +339,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 
 class ScenarioFile(pytest.File):
-    def collect(self) -> Iterator[pytest.Item]:
+    def collect(self) -> Iterator[pytest.Collector]:
         from testbed.errors import ConfigError
         from testbed.runner.scenario import load_scenario
 
@@ -347,10 +347,21 @@ class ScenarioFile(pytest.File):
             sc = load_scenario(self.path)
         except ConfigError as exc:
             raise self.CollectError(f"{self.path.name}: {exc}") from exc
-        scenario = ScenarioItem.from_parent(self, name=sc.name, scenario=sc)
-        yield scenario
-        for check in sc.checks:
-            yield CheckItem.from_parent(scenario, name=check, scenario=sc)
+        yield ScenarioNode.from_parent(self, name=sc.name, scenario=sc)
+
+
+class ScenarioNode(pytest.Collector):
+    """One scenario: its verdict item (``<file>::<name>::scenario``) and one item per check
+    (``<file>::<name>::<check>``). A collector, so node ids can select any of them."""
+
+    def __init__(self, *, scenario: Scenario, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scenario = scenario
+
+    def collect(self) -> Iterator[pytest.Item]:
+        yield ScenarioItem.from_parent(self, name="scenario", scenario=self.scenario)
+        for check in self.scenario.checks:
+            yield CheckItem.from_parent(self, name=check, scenario=self.scenario)
 
 
 class ScenarioFailed(Exception):
@@ -372,7 +383,7 @@ class ScenarioItem(pytest.Item):
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, None, f"scenario {self.name}"
+        return self.path, None, f"scenario {self.scenario.name}"
 
 
 class CheckItem(ScenarioItem):

@@ -4,49 +4,85 @@ Latency is ``complete − intended`` (LAT-02), so a stalled generator cannot hid
 requests are compared with direct requests interleaved in the same run (LAT-04); overhead at
 p50/p90/p99/p99.9 is reported, with the ratio. A declared budget (LAT-07), absolute or relative to
 a comparator path, turns an excess into a violation; without budgets the check only reports.
-The generator's own health (LAT-03) is a precondition: if it lagged, the run is inconclusive.
+The generator's own health (LAT-03) is a precondition: the run is inconclusive when the
+outstanding cap was hit, when more than 0.1% of sends lagged over 10 ms, or when the paths'
+send-lag p99 differ by more than 20% of the smallest budget judged. Send-lag p50/p99/max per path
+are always in the details.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Final
 
-from testbed.checks.evidence import ClientRecord, Evidence
+from testbed.checks.evidence import ClientRecord, Evidence, LatencyBudget
 from testbed.checks.result import CheckResult, FindingSink, conclude
 from testbed.load.histogram import PERCENTILES, LatencyHistogram
+from testbed.load.lag import LagSummary, lag_by_group
+from testbed.load.stats import bootstrap_percentile_deltas
 
 NAME = "latency"
 SPEC_IDS = ("LAT-02", "LAT-03", "LAT-04", "LAT-05", "LAT-06", "LAT-07")
-SEND_LAG_P99_MAX_NS = 1_000_000
-SEND_LAG_MAX_NS = 10_000_000
+SLOW_SEND_SHARE: Final = 0.001
+"""LAT-03 (b): more than 0.1% of sends lagging over 10 ms makes the run inconclusive."""
+LAG_SHARE_OF_BUDGET: Final = 0.2
+"""LAT-03 (c): compared groups' send-lag p99 may differ by at most 20% of the budget judged."""
 
 
 @dataclass(frozen=True, slots=True)
 class Health:
-    """LAT-03 verdict on the generator: ``problem`` is empty when it kept up."""
+    """LAT-03 verdict on the generator: ``problem`` is empty when it kept up; ``lag`` has the
+    send-lag figures of every group, reported whatever the verdict."""
 
     problem: str
-    send_lag_p99_us: int
-    send_lag_max_us: int
+    lag: dict[str, LagSummary]
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: s.to_json() for name, s in self.lag.items()}
 
 
-def generator_health(records: Sequence[ClientRecord]) -> Health:
-    lags = LatencyHistogram()
-    worst = 0
-    for r in records:
-        lag = max(r.send_lag_ns, 0)
-        worst = max(worst, lag)
-        lags.record_ns(max(lag, 1000))
-    p99_us = lags.percentile_us(99) if lags.count else 0
-    problem = ""
-    if any(r.cap_hit for r in records):
-        problem = "the outstanding-request cap was hit"
-    elif worst > SEND_LAG_MAX_NS:
-        problem = f"a send lag of {worst / 1e6:.1f} ms exceeds 10 ms"
-    elif p99_us * 1000 > SEND_LAG_P99_MAX_NS:
-        problem = f"send-lag p99 {p99_us / 1000:.2f} ms exceeds 1 ms"
-    return Health(problem, p99_us, worst // 1000)
+def generator_health(groups: Mapping[str, Sequence[ClientRecord]], pairs: Sequence[tuple[str, str]] = (),
+                     budget_ns: float | None = None) -> Health:
+    """LAT-03: inconclusive only when (a) the outstanding cap was hit, (b) more than 0.1% of all
+    sends lagged over 10 ms, or (c) two compared groups' send-lag p99 differ by more than 20% of
+    ``budget_ns``. A lag shared by every group cancels out (latency runs from the intended time).
+    The problem names the groups and the figures."""
+    lag = lag_by_group(groups)
+    return Health(_cap_problem(lag) or _slow_problem(lag) or _skew_problem(lag, pairs, budget_ns), lag)
+
+
+def _cap_problem(lag: Mapping[str, LagSummary]) -> str:
+    hits = {g: s.cap_hits for g, s in lag.items() if s.cap_hits}
+    if not hits:
+        return ""
+    where = ", ".join(f"{g} {n}" for g, n in hits.items())
+    return f"the outstanding-request cap was hit {sum(hits.values())} time(s) ({where}) (LAT-03 a)"
+
+
+def _slow_problem(lag: Mapping[str, LagSummary]) -> str:
+    total = sum(s.count for s in lag.values())
+    slow = sum(s.slow for s in lag.values())
+    if not total or slow <= SLOW_SEND_SHARE * total:
+        return ""
+    where = ", ".join(f"{g} {s.slow} of {s.count}, max {s.max_ns / 1e6:.1f} ms" for g, s in lag.items() if s.slow)
+    return (f"{slow} of {total} sends ({100 * slow / total:.2f}%) lagged more than 10 ms, over the 0.1% "
+            f"allowed ({where}) (LAT-03 b)")
+
+
+def _skew_problem(lag: Mapping[str, LagSummary], pairs: Sequence[tuple[str, str]], budget_ns: float | None) -> str:
+    if budget_ns is None or budget_ns <= 0:
+        return ""
+    limit = LAG_SHARE_OF_BUDGET * budget_ns
+    for a, b in pairs:
+        if a not in lag or b not in lag or not lag[a].count or not lag[b].count:
+            continue
+        diff = abs(lag[a].p99_ns - lag[b].p99_ns)
+        if diff > limit:
+            return (f"send-lag p99 differs between '{a}' ({lag[a].p99_ns / 1e6:.3f} ms) and '{b}' "
+                    f"({lag[b].p99_ns / 1e6:.3f} ms) by {diff / 1e6:.3f} ms, more than 20% of the "
+                    f"{budget_ns / 1e6:.3f} ms budget judged (LAT-03 c)")
+    return ""
 
 
 def after_warmup(records: Iterable[ClientRecord], warmup_s: float) -> list[ClientRecord]:
@@ -64,6 +100,9 @@ def histogram_of(records: Iterable[ClientRecord]) -> LatencyHistogram:
     return h
 
 
+PATHS: Final = ("gateway", "direct", "comparator")
+
+
 class LatencyCheck:
     name = NAME
     spec_ids = SPEC_IDS
@@ -72,42 +111,68 @@ class LatencyCheck:
         st = evidence.settings
         sink = FindingSink(NAME, st.profile, st.name)
         recs = after_warmup(evidence.client, st.budgets.warmup_s)
-        hists = {p: histogram_of(r for r in recs if r.path == p) for p in ("gateway", "direct", "comparator")}
-        health = generator_health(recs)
+        by_path = {p: [r for r in recs if r.path == p] for p in PATHS}
+        present = {p: rs for p, rs in by_path.items() if rs}
+        hists = {p: histogram_of(rs) for p, rs in by_path.items()}
         details: dict[str, object] = {
             "paths": {p: {**h.summary().to_json(), "encoded": h.encode()} for p, h in hists.items() if h.count},
-            "send_lag_p99_us": health.send_lag_p99_us, "send_lag_max_us": health.send_lag_max_us,
         }
         if not hists["gateway"].count or not hists["direct"].count:
+            details["send_lag"] = generator_health(present).to_json()
             return conclude(NAME, SPEC_IDS, [], details=details, judged={"requests": 0},
                             inconclusive="LAT-04 needs completed gateway and direct requests after warm-up")
-        overhead = {str(p): (hists["gateway"].percentile_us(p) - hists["direct"].percentile_us(p)) / 1000
-                    for p in PERCENTILES}
-        details["overhead_ms"] = overhead
+        details["overhead_ms"] = _overhead(hists, "gateway")
         details["ratio"] = {str(p): hists["gateway"].percentile_us(p) / max(hists["direct"].percentile_us(p), 1)
                             for p in PERCENTILES}
-        comparator = hists["comparator"]
-        for b in st.budgets.latency:
-            over_ms = (hists["gateway"].percentile_us(b.percentile) - hists["direct"].percentile_us(b.percentile)) / 1000
-            if b.overhead_ms is not None and over_ms > b.overhead_ms:
-                sink.add("LAT-07", "violation", "timing", f"overhead p{b.percentile:g} exceeds its budget",
-                         expected=b.overhead_ms, actual=round(over_ms, 3))
-            if b.comparator_ratio is not None:
-                _relative(b.percentile, b.comparator_ratio, over_ms, hists, comparator, sink)
+        details["overhead_ci_ms"] = _overhead_ci(by_path, st.budgets.bootstrap_resamples, st.budgets.seed)
+        if hists["comparator"].count:
+            details["comparator_overhead_ms"] = _overhead(hists, "comparator")
+        limits = [lim for b in st.budgets.latency if (lim := _judge(b, hists, sink)) is not None]
+        details["budgets_ms"] = limits
         if not st.budgets.latency:
             sink.add("LAT-04", "info", "timing", "overhead reported; no budget declared",
-                     actual={k: round(v, 3) for k, v in overhead.items()})
+                     actual={k: round(v, 3) for k, v in details["overhead_ms"].items()})  # type: ignore[attr-defined]
+        names = list(present)
+        pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
+        health = generator_health(present, pairs, min(limits) * 1e6 if limits else None)
+        details["send_lag"] = health.to_json()
         judged = {"gateway_requests": hists["gateway"].count, "direct_requests": hists["direct"].count}
         return conclude(NAME, SPEC_IDS, sink.findings, judged=judged, inconclusive=health.problem, details=details)
 
 
-def _relative(p: float, ratio: float, over_ms: float, hists: dict[str, LatencyHistogram],
-              comparator: LatencyHistogram, sink: FindingSink) -> None:
-    if not comparator.count:
-        sink.add("LAT-07", "warning", "missing", "a relative budget names a comparator that has no samples")
-        return
-    comp_ms = (comparator.percentile_us(p) - hists["direct"].percentile_us(p)) / 1000
-    limit = ratio * max(comp_ms, 0.0)
-    if over_ms > limit:
-        sink.add("LAT-07", "violation", "timing", f"overhead p{p:g} exceeds {ratio:g} x the comparator's",
-                 expected=round(limit, 3), actual=round(over_ms, 3))
+def _overhead(hists: Mapping[str, LatencyHistogram], path: str) -> dict[str, float]:
+    """LAT-04: pX(path) − pX(direct) in ms, for every reported percentile."""
+    return {str(p): (hists[path].percentile_us(p) - hists["direct"].percentile_us(p)) / 1000 for p in PERCENTILES}
+
+
+def _overhead_ci(by_path: Mapping[str, Sequence[ClientRecord]], resamples: int, seed: int) -> dict[str, Any]:
+    """Seeded bootstrap 95% CIs of the p50 and p99 overhead, reported next to the figures judged
+    (from the raw samples, so the point may differ from the histogram's by its precision)."""
+    lat = {p: [r.latency_ns for r in by_path[p] if r.ok and r.latency_ns is not None] for p in ("gateway", "direct")}
+    if not lat["gateway"] or not lat["direct"]:
+        return {}
+    cis = bootstrap_percentile_deltas(lat["direct"], lat["gateway"], (50, 99), resamples=resamples, seed=seed)
+    return {f"p{p:g}": {"point": ci.point / 1e6, "low": ci.low / 1e6, "high": ci.high / 1e6} for p, ci in cis.items()}
+
+
+def _judge(b: LatencyBudget, hists: Mapping[str, LatencyHistogram], sink: FindingSink) -> float | None:
+    """LAT-07: one declared budget; returns its limit in ms (None when it cannot be judged)."""
+    over_ms = (hists["gateway"].percentile_us(b.percentile) - hists["direct"].percentile_us(b.percentile)) / 1000
+    limits = []
+    if b.overhead_ms is not None:
+        limits.append(b.overhead_ms)
+        if over_ms > b.overhead_ms:
+            sink.add("LAT-07", "violation", "timing", f"overhead p{b.percentile:g} exceeds its budget",
+                     expected=b.overhead_ms, actual=round(over_ms, 3))
+    if b.comparator_ratio is not None:
+        if not hists["comparator"].count:
+            sink.add("LAT-07", "warning", "missing", "a relative budget names a comparator that has no samples")
+        else:
+            comp_ms = (hists["comparator"].percentile_us(b.percentile) - hists["direct"].percentile_us(b.percentile)) / 1000
+            limit = b.comparator_ratio * max(comp_ms, 0.0)
+            limits.append(limit)
+            if over_ms > limit:
+                sink.add("LAT-07", "violation", "timing",
+                         f"overhead p{b.percentile:g} exceeds {b.comparator_ratio:g} x the comparator's",
+                         expected=round(limit, 3), actual=round(over_ms, 3), comparator_ms=round(comp_ms, 3))
+    return min(limits) if limits else None

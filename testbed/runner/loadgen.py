@@ -100,18 +100,20 @@ def _traceparent(mode: str) -> tuple[str | None, str | None]:
 def schedule_for(sc: Scenario) -> Schedule:
     w = sc.workload
     mix = [MixItem(f"m{i}", e.weight, {"entry": e}) for i, e in enumerate(w.mix)]
-    paths = ("gateway", "direct") if w.direct else ("gateway",)
+    paths = ("gateway", "direct", "comparator") if w.comparator else ("gateway", "direct") if w.direct else ("gateway",)
     return build_schedule(w.rate_per_s, w.duration_s, process=w.process, seed=w.seed, mix=mix, paths=paths)
 
 
 @dataclass
 class Target:
-    """Where requests go: the gateway (its URL may change on a restart) and the direct path."""
+    """Where requests go: the gateway (its URL may change on a restart), the direct path and the
+    comparator (a bare pass-through proxy to the providers, LAT-04)."""
 
     gateway_url: Callable[[], str]
     gateway_key: Callable[[], str]
     providers_url: str
     provider_key: str
+    comparator_url: str = ""
 
 
 @dataclass
@@ -138,7 +140,7 @@ async def run_load(sc: Scenario, target: Target, run_id: str, *, on_start: Calla
                 started.append(req.intended_ns - req.arrival.offset_ns)
             entry: MixEntry = req.arrival.item.params["entry"]
             path = req.arrival.path
-            direct = path == "direct"
+            direct = path in ("direct", "comparator")  # the comparator forwards the direct request as is
             built = build_request(entry, (entry.direct_model or entry.model) if direct else entry.model,
                                   req.correlation_id, canaries=w.canaries, traceparent=w.traceparent,
                                   tracestate=w.tracestate)
@@ -149,8 +151,9 @@ async def run_load(sc: Scenario, target: Target, run_id: str, *, on_start: Calla
                                 mode=sc.modes.mode_at(offset_s) if sc.modes else "healthy",
                                 trace_id=built.trace_id, traceparent=built.traceparent, tracestate=w.tracestate,
                                 stream=entry.stream, model=entry.model)
-            url = f"{target.providers_url}/v1/chat/completions" if direct else \
-                f"{target.gateway_url()}/v1/chat/completions"
+            base_url = {"direct": target.providers_url, "comparator": target.comparator_url}.get(path) \
+                or target.gateway_url()
+            url = f"{base_url}/v1/chat/completions"
             key = target.provider_key if direct else target.gateway_key()
             return await _exchange(session, url, {**built.headers, "authorization": f"Bearer {key}"}, built.body, base)
 
@@ -164,7 +167,9 @@ async def _exchange(session: aiohttp.ClientSession, url: str, headers: dict[str,
                     base: ClientRecord) -> ClientRecord:
     first: int | None = None
     try:
-        async with session.post(url, json=body, headers=headers) as resp:
+        payload = json.dumps(body).encode()
+        base = replace(base, sent_ns=time.time_ns())  # LAT-03: stamped just before the request is written
+        async with session.post(url, data=payload, headers=headers) as resp:
             if not body.get("stream") or resp.status != 200:
                 await resp.read()
                 now = time.time_ns()

@@ -1,8 +1,11 @@
-"""A bare aiohttp pass-through proxy: the comparator for the gateway overhead benchmark (LAT-04).
+"""A bare aiohttp pass-through proxy: the comparator path of the latency check (LAT-04, LAT-07).
 
 It forwards every request to one upstream base URL and streams the answer back, with one shared
-keep-alive client session and nothing else: no auth, no routing, no telemetry. Run it as
-``python bench/passthrough_proxy.py --upstream URL``; it prints the usual ready line.
+keep-alive client session and nothing else: no auth, no routing, no telemetry. What a gateway adds
+beyond this is its own overhead, so a budget relative to it (``overhead_p50 ≤ 1.25 × comparator``)
+holds on any machine. The runner starts it for scenarios with ``workload.comparator: true``
+(:func:`start_comparator`); by hand: ``python -m testbed.runner.passthrough --upstream URL``, which
+prints the usual ready line.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import sys
 
 from aiohttp import ClientSession, TCPConnector, web
 
+from testbed.process import ServerProcess, python_module_argv, start_server
 from testbed.serving import run_server
 
 UPSTREAM: web.AppKey[str] = web.AppKey("upstream", str)
@@ -47,8 +51,14 @@ def create_app(upstream: str) -> web.Application:
     return app
 
 
+def start_comparator(upstream: str) -> ServerProcess:
+    """Start the proxy in its own process (like the gateway it is compared with) and wait on its
+    ready line."""
+    return start_server(python_module_argv("testbed.runner.passthrough", "--upstream", upstream))
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m testbed.runner.passthrough", description=__doc__)
     parser.add_argument("--upstream", required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)

@@ -28,7 +28,9 @@ from testbed.runner.gateways import (
     GatewayContext, GatewayProfile, GatewayUnderTest, ProfileGateway, ReferenceGateway, load_profile,
     reference_config_text,
 )
+from testbed.process import ServerProcess
 from testbed.runner.loadgen import Target, run_load
+from testbed.runner.passthrough import start_comparator
 from testbed.runner.results import ScenarioOutcome
 from testbed.runner.scenario import Scenario
 from testbed.runner.stack import Stack, StackSettings
@@ -50,6 +52,8 @@ class RunSession:
     knobs: tuple[bool, bool]
     profile: GatewayProfile | None = None
     config_path: Path | None = None
+    comparator: ServerProcess | None = None
+    """The bare pass-through proxy of the comparator path (LAT-04), started on first use."""
 
     @property
     def middleware_url(self) -> str:
@@ -85,9 +89,18 @@ class RunSession:
             self.gut.stop()
             self.gut.start(self.context(exclude, capture))
 
+    def comparator_url(self) -> str:
+        """LAT-04: the pass-through proxy to the fake providers, started when a scenario first asks."""
+        if self.comparator is None or not self.comparator.alive():
+            assert self.stack.providers is not None
+            self.comparator = start_comparator(self.stack.providers.url)
+        return self.comparator.url
+
     def close(self) -> None:
         try:
             self.gut.stop()
+            if self.comparator is not None:
+                self.comparator.stop()
         finally:
             self.stack.stop()
 
@@ -238,8 +251,9 @@ async def _run(sc: Scenario, sess: RunSession, run_id: str, http: aiohttp.Client
     if sess.gut.is_reference:
         before.bus_seq = await bus_inspect.stream_position(sess.stack.nats_url)
     assert sess.stack.providers is not None
+    comparator = await asyncio.to_thread(sess.comparator_url) if sc.workload.comparator else ""
     target = Target(lambda: sess.gut.base_url, lambda: sess.gut.api_key, sess.stack.providers.url,
-                    sess.stack.settings.provider_api_key)
+                    sess.stack.settings.provider_api_key, comparator)
     loop = asyncio.get_running_loop()
     timeline = asyncio.create_task(execute(plan(sc.all_faults(), sc.workload.duration_s),
                                            adapters(http, sess.stack, sess.gut, sess.admin_url, rules),
@@ -305,6 +319,6 @@ def _settings_json(sc: Scenario, sess: RunSession, drained: bool) -> dict[str, A
     return {"gateway": sess.gut.name, "convention": sess.gut.convention, "reference_stack": sess.gut.is_reference,
             "exclude_request_data": sc.stack.exclude_request_data, "capture_content": sc.stack.capture_content,
             "rate_per_s": w.rate_per_s, "duration_s": w.duration_s, "process": w.process, "seed": w.seed,
-            "warmup_s": w.warmup_s, "direct": w.direct, "checks": list(sc.checks), "drained": drained,
+            "warmup_s": w.warmup_s, "direct": w.direct, "comparator": w.comparator, "checks": list(sc.checks), "drained": drained,
             "modes": list(sc.modes.sequence) if sc.modes else None,
             "block_s": sc.modes.block_s if sc.modes else None}

@@ -64,10 +64,21 @@ class Workload:
     canaries: bool = True
     direct: bool = False
     """Interleave direct-to-provider requests on alternating slots (LAT-04)."""
+    comparator: bool = False
+    """Add a third slot through a bare pass-through proxy the runner starts (LAT-04); needs ``direct``."""
     max_outstanding: int = 2000
     traceparent: TraceparentMode = "fresh"
     tracestate: str | None = None
     timeout_s: float = 30.0
+
+
+MIN_BLOCKS: Final = 3
+"""ISO-03: every mode appears in at least 3 blocks, so slow drift of the machine falls on all alike."""
+
+
+def blocks_of(sequence: tuple[str, ...] | list[str], mode: str) -> list[int]:
+    """Start indexes of the blocks of ``mode``: adjacent slots of one mode make one block."""
+    return [i for i, m in enumerate(sequence) if m == mode and (i == 0 or sequence[i - 1] != mode)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +124,8 @@ class StackSpec:
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    iso_min_samples: int = 1000
+    iso_min_samples: int = 300
+    """ISO-03: completed requests each mode needs, by default."""
     bootstrap_resamples: int = 1000
     backoff_cap_s: float = 16.0
     latency: tuple[LatencyBudget, ...] = ()
@@ -236,7 +248,7 @@ def _workload(f: Fields) -> Workload:
         process=f.str("process", "constant", choices=("constant", "poisson")),
         seed=f.int("seed", 0), warmup_s=f.number("warmup_s", 0.0),
         mix=mix or Workload.__dataclass_fields__["mix"].default,
-        canaries=f.bool("canaries", True), direct=f.bool("direct", False),
+        canaries=f.bool("canaries", True), direct=f.bool("direct", False), comparator=f.bool("comparator", False),
         max_outstanding=f.int("max_outstanding", 2000, minimum=1),
         traceparent=tp, tracestate=f.str("tracestate", None),
         timeout_s=f.number("timeout_s", 30.0, minimum=0, exclusive=True),
@@ -244,6 +256,8 @@ def _workload(f: Fields) -> Workload:
     f.done()
     if w.warmup_s >= w.duration_s:
         raise f.error("warmup_s", f"expected less than duration_s ({w.duration_s:g}), got {w.warmup_s:g}")
+    if w.comparator and not w.direct:
+        raise f.error("comparator", "the comparator path is compared with the direct path: set direct: true (LAT-04)")
     if w.rate_per_s * w.duration_s < 1:
         raise f.error("rate_per_s", "rate_per_s × duration_s gives no request at all")
     return w
@@ -270,9 +284,9 @@ def _modes(f: Fields, w: Workload) -> Modes:
     f.done()
     if "healthy" not in modes.sequence or len(set(modes.sequence)) < 2:
         raise f.error("sequence", "expected 'healthy' and at least one faulted mode")
-    for mode in set(modes.sequence):
-        if modes.sequence.count(mode) < 2:
-            raise f.error("sequence", f"mode {mode!r} needs at least 2 blocks (SPEC 7)")
+    for mode in sorted(set(modes.sequence)):
+        if len(blocks_of(modes.sequence, mode)) < MIN_BLOCKS:
+            raise f.error("sequence", f"mode {mode!r} needs at least {MIN_BLOCKS} separate blocks (ISO-03)")
     if modes.block_s * len(modes.sequence) > w.duration_s + 1e-9:
         raise f.error("block_s", f"{len(modes.sequence)} blocks of {modes.block_s:g} s outlast "
                                  f"workload.duration_s ({w.duration_s:g} s)")
@@ -375,7 +389,7 @@ def _thresholds(f: Fields) -> Thresholds:
         if budget.overhead_ms is None and budget.comparator_ratio is None:
             raise b.error("overhead_ms", "a latency budget needs overhead_ms or comparator_ratio (LAT-07)")
         budgets.append(budget)
-    t = Thresholds(iso_min_samples=f.int("iso_min_samples", 1000, minimum=1),
+    t = Thresholds(iso_min_samples=f.int("iso_min_samples", 300, minimum=1),
                    bootstrap_resamples=f.int("bootstrap_resamples", 1000, minimum=10),
                    backoff_cap_s=f.number("backoff_cap_s", 16.0, minimum=0, exclusive=True), latency=tuple(budgets))
     f.done()

@@ -61,7 +61,7 @@ CATALOGUE: Final[tuple[Defect, ...]] = (
     Defect("publish_in_request_path", "gateway", "isolation", ("ISO-01", "ISO-02"), "isolation",
            "each response waits on a synchronous OTLP export, so ingest trouble slows inference"),
     Defect("stall_request_path", "gateway", "latency", ("LAT-07",), "latency-budget-250rps",
-           "each response waits 50 ms on a blocking call, twice the declared p99 overhead budget"),
+           "each response waits 5 ms on a blocking call, more than twice the declared 2 ms p99 overhead budget"),
 )
 
 

@@ -69,7 +69,7 @@ def test_scenario_directory_is_collected_as_scenario_and_check_items(pytester: p
     (pytester.path / "scen").mkdir()
     (pytester.path / "scen" / "tiny.yaml").write_text(TINY, encoding="utf-8")
     result = pytester.runpytest(*PLUGIN, "--collect-only", "-q", "--testbed-scenarios", "scen")
-    result.stdout.fnmatch_lines(["*tiny.yaml::tiny", "*tiny.yaml::tiny::semconv", "*tiny.yaml::tiny::loss"])
+    result.stdout.fnmatch_lines(["*tiny.yaml::tiny::scenario", "*tiny.yaml::tiny::semconv", "*tiny.yaml::tiny::loss"])
     assert not (pytester.path / "reports").exists()
 
 
@@ -96,3 +96,46 @@ def test_a_tiny_scenario_runs_and_the_report_is_written_at_session_end(pytester:
     cases = {c.get("name") for c in ET.parse(run / "junit.xml").getroot().iter("testcase")}
     assert cases == {"semconv", "loss"}
     assert "tiny" in (run / "index.html").read_text(encoding="utf-8")
+
+
+def _two_scenarios(pytester: pytest.Pytester) -> None:
+    (pytester.path / "scen").mkdir()
+    (pytester.path / "scen" / "tiny.yaml").write_text(TINY, encoding="utf-8")
+    (pytester.path / "scen" / "other.yaml").write_text(TINY.replace("name: tiny", "name: other"), encoding="utf-8")
+
+
+def test_collection_counts_add_up_with_k_deselection(pytester: pytest.Pytester) -> None:
+    _two_scenarios(pytester)
+    pytester.makepyfile("def test_plain():\n    assert True\n")
+    result = pytester.runpytest(*PLUGIN, "--collect-only", "--testbed-scenarios", "scen", "-k", "tiny")
+    result.stdout.fnmatch_lines(["collected 7 items / 4 deselected / 3 selected"])
+    assert "-" not in result.stdout.str().split("collected", 1)[1].split("items", 1)[0]
+
+
+def test_scenario_items_are_selectable_by_node_id(pytester: pytest.Pytester) -> None:
+    _two_scenarios(pytester)
+    result = pytester.runpytest(*PLUGIN, "--collect-only", "-q", "--testbed-scenarios", "scen",
+                                "scen/tiny.yaml::tiny::loss")
+    result.stdout.fnmatch_lines(["scen/tiny.yaml::tiny::loss", "1 test collected*"])
+    assert "other" not in result.stdout.str() and "semconv" not in result.stdout.str()
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_stack_fixture_gives_an_sdk_ready_url_and_waits_for_a_traces_spans(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile('''
+        import openai
+
+        def test_one_request_leaves_its_spans(testbed_stack, testbed_gateway):
+            assert testbed_stack.openai_base_url == testbed_gateway.openai_base_url
+            assert testbed_gateway.openai_base_url.endswith("/v1")
+            client = openai.OpenAI(base_url=testbed_stack.openai_base_url, api_key=testbed_stack.gateway_api_key)
+            trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+            client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}],
+                                           extra_headers={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"})
+            spans = testbed_stack.wait_for_spans(trace_id=trace_id, count=2)
+            assert sorted(s["kind"] for s in spans) == [2, 3]
+            assert testbed_stack.middleware_url.startswith("http://")
+    ''')
+    result = pytester.runpytest_subprocess(*PLUGIN, timeout=120)
+    result.assert_outcomes(passed=1)

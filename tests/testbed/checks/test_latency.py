@@ -1,5 +1,6 @@
 """Latency method (LAT-02..LAT-07): overhead of gateway over interleaved direct requests, absolute
-and comparator-relative budgets, warm-up exclusion, and generator health making a run inconclusive."""
+and comparator-relative budgets, warm-up exclusion, and generator health (LAT-03's three conditions: the cap, slow sends, send lag that differs
+between the paths compared) making a run inconclusive."""
 
 from __future__ import annotations
 
@@ -48,16 +49,52 @@ def test_relative_budget_against_a_comparator_LAT_07() -> None:
     assert ("LAT-07", "violation") in ids(bad) and good.outcome == "passed"
 
 
-def test_send_lag_makes_the_run_inconclusive_LAT_03() -> None:
-    result = run(interleaved(300, 12, 10, lag_ns=2 * MS))
-    assert result.outcome == "inconclusive" and "send-lag" in result.reason
-    assert generator_health(interleaved(10, 1, 1, lag_ns=20 * MS)).problem.startswith("a send lag")
+def with_lag(recs: list[ClientRecord], lag_ns: dict[str, int]) -> list[ClientRecord]:
+    return [replace(r, sent_ns=r.intended_ns + lag_ns.get(r.path, 10_000)) for r in recs]
 
 
-def test_outstanding_cap_hit_makes_the_run_inconclusive_LAT_03() -> None:
+def test_outstanding_cap_hit_makes_the_run_inconclusive_and_names_the_path_LAT_03_a() -> None:
     recs = interleaved(300, 12, 10)
     recs[5] = replace(recs[5], cap_hit=True)
-    assert "cap" in run(recs).reason
+    result = run(recs)
+    assert result.outcome == "inconclusive" and "cap was hit 1 time(s) (direct 1)" in result.reason
+
+
+def test_more_than_a_tenth_of_a_percent_of_slow_sends_is_inconclusive_LAT_03_b() -> None:
+    recs = interleaved(1000, 12, 10)
+    one = [replace(r, sent_ns=r.intended_ns + 23 * MS) if i == 4 else r for i, r in enumerate(recs)]
+    two = [replace(r, sent_ns=r.intended_ns + 23 * MS) if i in (4, 6) else r for i, r in enumerate(recs)]
+    assert run(one).outcome == "passed"  # 1 of 1000 is 0.1%, not more
+    result = run(two)
+    assert result.outcome == "inconclusive"
+    assert "2 of 1000 sends (0.20%)" in result.reason and "gateway 2 of 500, max 23.0 ms" in result.reason
+
+
+def test_send_lag_that_differs_between_paths_is_inconclusive_LAT_03_c() -> None:
+    recs = with_lag(interleaved(300, 12, 10), {"gateway": 600_000, "direct": 50_000})
+    result = run(recs, LatencyBudget(99, overhead_ms=2))  # 20% of 2 ms: 0.4 ms
+    assert result.outcome == "inconclusive"
+    assert "'gateway' (0.600 ms) and 'direct' (0.050 ms)" in result.reason and "2.000 ms budget" in result.reason
+    assert result.details["send_lag"]["gateway"]["p99_us"] == 600.0
+
+
+def test_send_lag_common_to_every_path_cancels_out_LAT_03_c() -> None:
+    recs = with_lag(interleaved(300, 12, 10), {"gateway": 1_300_000, "direct": 1_000_000})
+    assert run(recs, LatencyBudget(99, overhead_ms=2)).outcome == "passed"
+
+
+def test_the_lag_limit_follows_the_smallest_budget_judged_LAT_03_c() -> None:
+    recs = with_lag(interleaved(300, 10.8, 10, comparator_ms=10.6), {"gateway": 350_000, "direct": 50_000})
+    loose = run(recs, LatencyBudget(99, overhead_ms=2))
+    tight = run(recs, LatencyBudget(99, overhead_ms=2), LatencyBudget(50, comparator_ratio=2))  # limit ~1.2 ms
+    assert loose.outcome == "passed", loose.reason
+    assert tight.outcome == "inconclusive" and "budget judged (LAT-03 c)" in tight.reason
+
+
+def test_health_reports_send_lag_figures_per_group_LAT_03() -> None:
+    recs = interleaved(10, 1, 1, lag_ns=20 * MS)
+    health = generator_health({"gateway": recs})
+    assert health.problem.startswith("10 of 10 sends") and health.lag["gateway"].max_ns == 20 * MS
 
 
 def test_latency_counts_from_the_intended_start_LAT_02() -> None:
@@ -74,3 +111,10 @@ def test_warm_up_requests_are_excluded_LAT_06() -> None:
 def test_missing_direct_path_is_inconclusive_LAT_04() -> None:
     recs = [r for r in interleaved(50, 12, 10) if r.path == "gateway"]
     assert run(recs).outcome == "inconclusive"
+
+
+def test_overhead_is_reported_with_bootstrap_cis_LAT_04() -> None:
+    result = run(interleaved(300, 12, 10), LatencyBudget(99, overhead_ms=3))
+    ci = result.details["overhead_ci_ms"]
+    assert set(ci) == {"p50", "p99"} and ci["p50"]["low"] <= ci["p50"]["point"] <= ci["p50"]["high"]
+    assert 1.5 < ci["p50"]["point"] < 2.5

@@ -57,9 +57,15 @@ def test_faults_accept_inline_and_nested_parameters_and_keep_their_catalogue_id(
 
 
 def test_modes_become_ingest_faults_on_their_blocks() -> None:
-    sc = parse_scenario(with_(modes={"block_s": 0.5, "sequence": ["healthy", "slow", "slow", "healthy"]}))
-    assert sc.modes is not None and sc.modes.mode_at(0.6) == "slow" and sc.modes.mode_at(1.9) == "healthy"
-    assert [(f.kind, f.at_s, f.duration_s) for f in sc.all_faults()] == [("latency", 0.5, 0.5), ("latency", 1.0, 0.5)]
+    seq = ["healthy", "slow", "slow", "healthy", "slow", "healthy", "slow", "healthy"]
+    sc = parse_scenario(with_(modes={"block_s": 0.25, "sequence": seq}))
+    assert sc.modes is not None and sc.modes.mode_at(0.3) == "slow" and sc.modes.mode_at(1.9) == "healthy"
+    assert [(f.kind, f.at_s, f.duration_s) for f in sc.all_faults()][:2] == [("latency", 0.25, 0.25), ("latency", 0.5, 0.25)]
+
+
+def test_the_comparator_path_joins_the_direct_path_LAT_04() -> None:
+    sc = parse_scenario(with_(workload__direct=True, workload__comparator=True))
+    assert sc.workload.comparator and sc.workload.direct
 
 
 @pytest.mark.parametrize(
@@ -100,10 +106,14 @@ def test_modes_become_ingest_faults_on_their_blocks() -> None:
                                    {"target": "bus", "kind": "bus_down", "name": "a"}]),
                      "faults[1].name", "duplicate", id="duplicate-fault-name"),
         pytest.param(with_(modes={"block_s": 1, "sequence": ["healthy", "slow"]}), "modes.sequence",
-                     "at least 2 blocks", id="modes-unbalanced"),
+                     "at least 3 separate blocks (ISO-03)", id="modes-unbalanced"),
+        pytest.param(with_(modes={"block_s": 1, "sequence": ["healthy", "slow", "slow", "healthy", "slow", "healthy"]}),
+                     "modes.sequence", "mode 'slow' needs at least 3 separate blocks", id="modes-adjacent-blocks-merge"),
+        pytest.param(with_(workload__comparator=True), "workload.comparator",
+                     "direct: true", id="comparator-needs-direct"),
         pytest.param(with_(modes={"block_s": 1, "sequence": ["healthy", "sleepy"]}), "modes.sequence",
                      "expected one of", id="unknown-mode"),
-        pytest.param(with_(modes={"block_s": 1, "sequence": ["healthy", "slow", "slow", "healthy"]}),
+        pytest.param(with_(modes={"block_s": 1, "sequence": ["healthy", "slow"] * 3}),
                      "modes.block_s", "outlast", id="modes-too-long"),
         pytest.param(with_(fail_on="info"), "fail_on", "violation", id="fail-on"),
         pytest.param(with_(thresholds={"latency": [{"percentile": 99}]}), "thresholds.latency[0].overhead_ms",

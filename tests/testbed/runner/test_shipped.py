@@ -1,5 +1,5 @@
 """The shipped scenarios and profiles load cleanly, the default set exists and stays small enough
-for the 90-second budget, and every scenario named in the issue is shipped."""
+for the 120-second budget, and every scenario named in the issue is shipped."""
 
 from __future__ import annotations
 
@@ -22,8 +22,10 @@ def test_every_required_scenario_is_shipped_and_loads() -> None:
 def test_the_default_set_keeps_its_load_short() -> None:
     chosen = select([])
     assert len(chosen) >= 5
-    # ~2.5 s of fixed start-up and drain per scenario on top of the load itself.
-    assert sum(sc.workload.duration_s + 0.5 for sc in chosen) <= 60
+    # ``testbed run`` stays within 120 s: ~2.5 s of fixed reset and drain per scenario on top of
+    # the load itself, isolation and the latency budget included.
+    assert {"isolation", "latency-budget-250rps"} <= {sc.name for sc in chosen}
+    assert sum(sc.workload.duration_s + 2.5 for sc in chosen) <= 120
 
 
 def test_the_reference_profile_loads() -> None:
