@@ -24,7 +24,7 @@ from testbed.safe_json import JsonBodyError, loads_body
 from fake_middleware.faults import FaultSpecError, spec_from_dict
 from fake_middleware.keys import FAULTS, LISTENER, METRIC_STORE, REGISTRY, SETTINGS, STORE
 from fake_middleware.query import QUERY_PARAMS, QueryError, SpanQuery, parse_query
-from fake_middleware.topology import build_topology
+from fake_middleware.topology import build_topology, parse_window
 
 _PAGE_PARAMS = frozenset({"limit", "wait_count", "wait_timeout_s"})
 
@@ -89,10 +89,11 @@ async def get_stats(request: web.Request) -> web.Response:
 
 async def get_topology(request: web.Request) -> web.Response:
     try:
-        query = _query(request)
-    except QueryError as exc:
+        query = _query(request, frozenset({"window_s"}))
+        window_ns = parse_window(request.query.get("window_s"))  # SIG-01: per-window edge figures
+    except (QueryError, ValueError) as exc:
         return _bad(str(exc))
-    return web.json_response(build_topology(request.app[STORE].query(query)))
+    return web.json_response(build_topology(request.app[STORE].query(query), window_ns))
 
 
 async def get_requests(request: web.Request) -> web.Response:

@@ -7,7 +7,9 @@ calls a peer that sends no spans; it makes a *virtual* node named by ``peer.serv
 ``gen_ai.provider.name`` or ``server.address`` (in that order), when one is present.
 
 For nodes and edges: call count, error rate (status ERROR) and p50/p99 duration in ms
-(nearest-rank percentiles).
+(nearest-rank percentiles). With ``window_ns``, every edge also lists the same figures per window
+of its spans' start times (windows aligned on multiples of ``window_ns`` since the epoch), so a
+caller -> provider edge shows when its latency or errors changed (SIG-01).
 """
 
 from __future__ import annotations
@@ -27,10 +29,23 @@ _ERROR: Final = 2
 class _Calls:
     durations_ns: list[int] = field(default_factory=list)
     errors: int = 0
+    starts_ns: list[int] = field(default_factory=list)
+    failed: list[bool] = field(default_factory=list)
 
     def add(self, span: StoredSpan) -> None:
         self.durations_ns.append(span.duration_ns)
         self.errors += span.status_code == _ERROR
+        self.starts_ns.append(span.start_ns)
+        self.failed.append(span.status_code == _ERROR)
+
+    def windows(self, window_ns: int) -> list[dict[str, Any]]:
+        """The summary per window of start times, oldest first."""
+        by_window: dict[int, _Calls] = {}
+        for start, duration, failed in zip(self.starts_ns, self.durations_ns, self.failed):
+            calls = by_window.setdefault(start // window_ns * window_ns, _Calls())
+            calls.durations_ns.append(duration)
+            calls.errors += failed
+        return [{"start_ns": w, "end_ns": w + window_ns, **c.summary()} for w, c in sorted(by_window.items())]
 
     def summary(self) -> dict[str, Any]:
         n = len(self.durations_ns)
@@ -46,7 +61,7 @@ def percentile(ordered: list[int], pct: float) -> float:
     return float(ordered[rank - 1])
 
 
-def build_topology(spans: Iterable[StoredSpan]) -> dict[str, Any]:
+def build_topology(spans: Iterable[StoredSpan], window_ns: int | None = None) -> dict[str, Any]:
     """``{"nodes": [...], "edges": [...]}`` for the given spans (see the module docstring)."""
     spans = list(spans)
     by_key = {(s.trace_id, s.span_id): s for s in spans}
@@ -75,7 +90,9 @@ def build_topology(spans: Iterable[StoredSpan]) -> dict[str, Any]:
         "nodes": [{"service": name, "virtual": name in virtual and name not in span_counts,
                    "spans": span_counts.get(name, 0), **calls.summary()}
                   for name, calls in sorted(nodes.items())],
-        "edges": [{"source": a, "target": b, **calls.summary()} for (a, b), calls in sorted(edges.items())],
+        "edges": [{"source": a, "target": b, **calls.summary(),
+                   **({"window_ns": window_ns, "windows": calls.windows(window_ns)} if window_ns else {})}
+                  for (a, b), calls in sorted(edges.items())],
     }
 
 
@@ -85,3 +102,16 @@ def _peer(span: StoredSpan) -> str | None:
         if isinstance(value, str) and value:
             return value
     return None
+
+
+def parse_window(text: str | None) -> int | None:
+    """``window_s`` (seconds, > 0, at most a day) as nanoseconds; None when absent."""
+    if text is None:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise ValueError(f"window_s: expected seconds, got {text!r}") from None
+    if not 0 < seconds <= 86_400:
+        raise ValueError("window_s: must be > 0 and at most 86400")
+    return int(seconds * 1e9)

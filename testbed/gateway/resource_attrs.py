@@ -1,10 +1,14 @@
 """The gateway's OpenTelemetry resource (GW-05, GW-06, SPEC 5.1), pure.
 
 Precedence, later wins: built-in defaults (``service.name=testbed-gateway``, the package version,
-a ``service.instance.id`` UUID per process, ``host.name``, ``k8s.*`` from ``K8S_POD_NAME`` /
-``K8S_NAMESPACE_NAME``), then the config file's ``resource`` map, then ``OTEL_RESOURCE_ATTRIBUTES``,
-then ``OTEL_SERVICE_NAME`` (which the OpenTelemetry spec ranks above ``service.name`` in
-``OTEL_RESOURCE_ATTRIBUTES``).
+a ``service.instance.id`` UUID per process, ``host.name``), then what the environment says about
+where the process runs, as the OpenTelemetry resource detectors read it (``K8S_ENV``), then the
+config file's ``resource`` map, then ``OTEL_RESOURCE_ATTRIBUTES``, then ``OTEL_SERVICE_NAME``
+(which the OpenTelemetry spec ranks above ``service.name`` in ``OTEL_RESOURCE_ATTRIBUTES``).
+
+``host.name`` is the machine's host name (the host detector's ``socket.gethostname()``), or
+``HOSTNAME`` when set: in a Kubernetes pod both are the pod's name. These attributes let the
+backend query spans by host and pod (SIG-02).
 """
 
 from __future__ import annotations
@@ -19,6 +23,17 @@ OTEL_RESOURCE_ATTRIBUTES: Final = "OTEL_RESOURCE_ATTRIBUTES"
 """``k1=v1,k2=v2`` (values percent-decoded) merged over the config's ``resource`` map."""
 K8S_POD_NAME: Final = "K8S_POD_NAME"
 K8S_NAMESPACE_NAME: Final = "K8S_NAMESPACE_NAME"
+HOSTNAME: Final = "HOSTNAME"
+K8S_ENV: Final = {
+    K8S_POD_NAME: "k8s.pod.name",
+    K8S_NAMESPACE_NAME: "k8s.namespace.name",
+    "K8S_POD_UID": "k8s.pod.uid",
+    "K8S_NODE_NAME": "k8s.node.name",
+    "K8S_CONTAINER_NAME": "k8s.container.name",
+    "K8S_DEPLOYMENT_NAME": "k8s.deployment.name",
+    "K8S_CLUSTER_NAME": "k8s.cluster.name",
+}
+"""Downward-API variable -> resource attribute, the names the OpenTelemetry operator injects."""
 DEFAULT_SERVICE_NAME: Final = "testbed-gateway"
 
 
@@ -44,12 +59,11 @@ def build_resource(
         "service.name": DEFAULT_SERVICE_NAME,
         "service.version": version,
         "service.instance.id": instance_id,
-        "host.name": host_name,
+        "host.name": environ.get(HOSTNAME) or host_name,
     }
-    if environ.get(K8S_POD_NAME):
-        resource["k8s.pod.name"] = environ[K8S_POD_NAME]
-    if environ.get(K8S_NAMESPACE_NAME):
-        resource["k8s.namespace.name"] = environ[K8S_NAMESPACE_NAME]
+    for variable, attribute in K8S_ENV.items():
+        if environ.get(variable):
+            resource[attribute] = environ[variable]
     resource.update(config_attrs)
     resource.update(parse_resource_attributes(environ.get(OTEL_RESOURCE_ATTRIBUTES, "")))
     if environ.get(OTEL_SERVICE_NAME):

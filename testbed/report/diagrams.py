@@ -97,7 +97,7 @@ def topology(nodes: Sequence[Mapping[str, object]], edges: Sequence[Mapping[str,
     columns: dict[int, list[str]] = {}
     for n in names:
         columns.setdefault(layer[n], []).append(n)
-    box_w, box_h, gap_x, gap_y = 170, 46, 90, 24
+    box_w, box_h, gap_x, gap_y = 170, 46, 170, 24  # room for two label lines on each edge
     pos = {n: (20 + c * (box_w + gap_x), 20 + r * (box_h + gap_y))
            for c, col in columns.items() for r, n in enumerate(col)}
     width = 40 + (max(columns, default=0) + 1) * (box_w + gap_x) - gap_x
@@ -116,11 +116,21 @@ def _arrow(a: tuple[int, int], b: tuple[int, int], bw: int, bh: int, e: Mapping[
     x2, y2 = b[0], b[1] + bh / 2
     calls = e.get("calls", "")
     errors = e.get("errors", 0)
+    rate = e.get("error_rate")
     text = f"{calls} calls" + (f", {errors} errors" if errors else "")
+    if isinstance(rate, (int, float)):
+        text = f"{calls} calls, {rate:.1%} errors"
+    p50, p99 = e.get("p50_ms"), e.get("p99_ms")
+    timed = isinstance(p50, (int, float)) and isinstance(p99, (int, float))
+    latency = f"p50 {p50:.1f} / p99 {p99:.1f} ms" if timed else ""
     head = f"{x2:.1f},{y2:.1f} {x2 - 8:.1f},{y2 - 4:.1f} {x2 - 8:.1f},{y2 + 4:.1f}"
-    return [_s("line", title=text, x1=x1, y1=y1, x2=x2 - 6, y2=y2, stroke="#777", stroke_width=1.5),
+    # SIG-01: each edge shows its error rate and latency, not only its call count.
+    return [_s("line", title=f"{text}; {latency}" if latency else text, x1=x1, y1=y1, x2=x2 - 6, y2=y2,
+               stroke="#777", stroke_width=1.5),
             _s("polygon", points=head, fill="#777"),
-            _s("text", text, x=(x1 + x2) / 2, y=(y1 + y2) / 2 - 5, text_anchor="middle", font_size=10, fill="#444")]
+            _s("text", text, x=(x1 + x2) / 2, y=(y1 + y2) / 2 - 5, text_anchor="middle", font_size=10, fill="#444"),
+            _s("text", latency, x=(x1 + x2) / 2, y=(y1 + y2) / 2 + 11, text_anchor="middle", font_size=10,
+               fill="#444")]
 
 
 def _node(node: Mapping[str, object], p: tuple[int, int], bw: int, bh: int) -> list[Shape]:

@@ -117,7 +117,8 @@ def test_the_json_form_uses_integer_enums() -> None:
 
 
 def test_the_seeded_bucket_defect_swaps_every_boundary_list() -> None:
-    assert all(i.boundaries == DECIMAL_BUCKETS for i in metric_instruments(frozenset({"wrong_metric_buckets"})).values())
+    swapped = metric_instruments(frozenset({"wrong_metric_buckets"}))
+    assert all(i.boundaries == DECIMAL_BUCKETS for i in swapped.values())
     assert metric_instruments(frozenset())[DURATION].boundaries == DURATION_BUCKETS
 
 
@@ -131,7 +132,8 @@ TRACES = SenderSettings(endpoint="http://mw:4318/v1/traces")
     ({"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://other:1/m", "OTEL_METRIC_EXPORT_INTERVAL": "250"},
      "http://other:1/m", "cumulative", 0.25),
 ], ids=["defaults", "delta", "lowmemory-is-delta-for-histograms", "specific-endpoint-and-interval"])
-def test_settings_come_from_the_standard_variables(env, endpoint, temporality, interval) -> None:  # type: ignore[no-untyped-def]
+def test_settings_come_from_the_standard_variables(  # type: ignore[no-untyped-def]
+        env, endpoint, temporality, interval) -> None:
     s = resolve_genai_metrics(TRACES, env)
     assert (s.enabled, s.endpoint, s.temporality, s.interval_s) == (True, endpoint, temporality, interval)
 
