@@ -3,7 +3,9 @@
 One ``<testsuite>`` per scenario and one ``<testcase>`` per (scenario, check): ``classname`` is
 the scenario, ``name`` the check. A ``failed`` check carries ``<failure>`` whose message names the
 first violation and whose text lists every finding (SPEC id, severity, message, evidence);
-``inconclusive`` is ``<skipped>`` with the reason (RUN-03: never a pass); ``error`` is ``<error>``.
+``inconclusive`` and ``not_applicable`` are ``<skipped>`` with the outcome and reason (RUN-03:
+never a pass); ``error`` is ``<error>``. Every testcase's ``<system-out>`` opens with what the check
+judged (``judged: 42 spans, 20 streams``).
 A scenario whose run broke before any check ran gets one ``run`` testcase with ``<error>``.
 Warnings and info findings of a passing check go to ``<system-out>``. Characters that XML 1.0
 cannot carry are replaced, since span content may hold any string.
@@ -15,8 +17,10 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any, Final
 
+from testbed.checks.result import judged_text
 from testbed.report._data import as_dict, as_dicts, as_float, as_str, show
 
+SKIPPED: Final = ("inconclusive", "not_applicable")
 _INVALID_XML: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -47,13 +51,20 @@ def _testcase(suite: ET.Element, scenario: str, check: dict[str, Any]) -> str:
     reason = clean(as_str(check.get("reason")))
     if outcome == "failed":
         ET.SubElement(case, "failure", message=clean(_failure_message(findings, reason)), type="violation").text = body
-    elif outcome == "inconclusive":
-        ET.SubElement(case, "skipped", message=f"inconclusive: {reason}" if reason else "inconclusive").text = body or None
+    elif outcome in SKIPPED:
+        label = outcome.replace("_", " ")
+        ET.SubElement(case, "skipped", message=f"{label}: {reason}" if reason else label).text = body or None
     elif outcome != "passed":
         ET.SubElement(case, "error", message=reason or outcome, type=outcome).text = body or None
-    elif body:
-        ET.SubElement(case, "system-out").text = body
+    out = _judged_line(check) + (body if outcome == "passed" else "")
+    if out.strip():
+        ET.SubElement(case, "system-out").text = out.rstrip()
     return outcome
+
+
+def _judged_line(check: dict[str, Any]) -> str:
+    judged = {as_str(k): v for k, v in as_dict(check.get("judged")).items() if isinstance(v, int)}
+    return f"judged: {judged_text(judged)}\n\n" if judged else ""
 
 
 def _suite(root: ET.Element, scenario: dict[str, Any]) -> None:
@@ -68,8 +79,8 @@ def _suite(root: ET.Element, scenario: dict[str, Any]) -> None:
         outcomes = ["error"]
     suite.set("tests", str(len(outcomes)))
     suite.set("failures", str(outcomes.count("failed")))
-    suite.set("skipped", str(outcomes.count("inconclusive")))
-    suite.set("errors", str(sum(o not in ("passed", "failed", "inconclusive") for o in outcomes)))
+    suite.set("skipped", str(sum(o in SKIPPED for o in outcomes)))
+    suite.set("errors", str(sum(o not in ("passed", "failed", *SKIPPED) for o in outcomes)))
     suite.set("time", f"{as_float(scenario.get('duration_s')) or 0.0:.3f}")
     if scenario.get("file"):
         suite.set("file", clean(as_str(scenario.get("file"))))

@@ -4,7 +4,8 @@ dataclasses the HTML template renders (RUN-06).
 Nothing here touches a file, a socket or a runner object: the report is built from the JSON a run
 wrote, so an old run can be re-rendered and a partial or hand-edited file still gives a report
 (missing fields become empty sections, never exceptions). Each finding keeps its SPEC id and its
-evidence, with a line diff of ``expected`` against ``actual``.
+evidence, with a line diff of ``expected`` against ``actual``. Each check row carries what it
+verifies and what it judged ("42 spans, 20 streams"), so a pass is never read as "saw nothing".
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import difflib
 from dataclasses import dataclass
 from typing import Any, Final
 
+from testbed.checks.result import judged_text
 from testbed.report._data import as_dict, as_dicts, as_float, as_list, as_str, pretty, show
 from testbed.report.flow_view import HopRow, TimelineView, TopologyView, hop_rows, timeline_view, topology_view
 from testbed.report.latency_view import LatencyGroup, latency_groups
 
 SCHEMA: Final = "testbed.results/1"
-STATUSES: Final = ("passed", "failed", "inconclusive", "error")
+STATUSES: Final = ("passed", "failed", "inconclusive", "not_applicable", "error")
 EVIDENCE_ORDER: Final = ("trace_id", "span_id", "attribute", "expected", "actual", "offset", "byte_offset")
 
 
@@ -54,6 +56,11 @@ class CheckView:
     reason: str
     findings: tuple[FindingView, ...]
     details: tuple[Item, ...]
+    description: str = ""
+    judged: str = ""
+    """``"42 spans, 20 streams"``; empty for an old results file without counts."""
+    tally: str = ""
+    """The findings in words: ``"2 violations, 1 warning"``, or ``"3 notes"`` when all are info."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +136,20 @@ def finding_view(f: dict[str, Any], suppressed_because: str = "") -> FindingView
 
 def check_view(c: dict[str, Any]) -> CheckView:
     findings = sorted(as_dicts(c.get("findings")), key=_severity_rank)
+    judged = {as_str(k): v for k, v in as_dict(c.get("judged")).items() if isinstance(v, int)}
     return CheckView(as_str(c.get("check"), "?"), as_str(c.get("outcome"), "error"),
                      tuple(as_str(s) for s in as_list(c.get("spec_ids"))), as_str(c.get("reason")),
-                     tuple(finding_view(f) for f in findings), items(c.get("details")))
+                     tuple(finding_view(f) for f in findings), items(c.get("details")),
+                     as_str(c.get("description")), judged_text(judged), tally(findings))
+
+
+def tally(findings: list[dict[str, Any]]) -> str:
+    """Findings counted by severity; info alone reads as notes, so a pass does not look like a problem."""
+    sev = [as_str(f.get("severity")) for f in findings]
+    if sev and all(s == "info" for s in sev):
+        return f"{len(sev)} note{'s' if len(sev) != 1 else ''}"
+    parts = [(sev.count(k), k) for k in ("violation", "warning", "info")]
+    return ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for n, k in parts if n)
 
 
 def _severity_rank(f: dict[str, Any]) -> int:

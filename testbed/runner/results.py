@@ -2,8 +2,9 @@
 
 The report renders from this file alone (RUN-06), and a later run can be compared with it, so
 every figure is kept in plain JSON: verdicts, check results with findings (suppressed ones
-listed apart), HDR latency summaries with their encoded histograms per (phase, mode, path,
-metric) (LAT-05), the fault timeline, counter deltas and the environment. docs/runner.md
+listed apart), each check's one-line description and judged counts (RUN-03), HDR latency
+summaries with their encoded histograms per (phase, mode, path, metric) (LAT-05), the fault
+timeline, counter deltas and the environment. docs/runner.md
 documents each field; a change that removes or renames one bumps the schema version.
 """
 
@@ -16,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from testbed.checks.base import DESCRIPTIONS
 from testbed.checks.evidence import ClientRecord
 from testbed.checks.suppress import Verdict
 from testbed.load.histogram import LatencyHistogram
@@ -116,6 +118,7 @@ def scenario_json(o: ScenarioOutcome) -> dict[str, Any]:
     if o.verdict is not None:
         for r in o.verdict.results:
             checks.append({"check": r.check, "spec_ids": list(r.spec_ids), "outcome": r.outcome, "reason": r.reason,
+                           "description": DESCRIPTIONS.get(r.check, ""), "judged": dict(r.judged),
                            "findings": [f.to_json() for f in r.findings], "details": dict(r.details)})
         suppressed = [{"finding": f.to_json(), "reason": s.reason} for f, s in o.verdict.suppressed]
     return {

@@ -1,5 +1,6 @@
 """A results document (schema testbed.results/1) built from real encoded histograms, for the
-report tests: a failed check whose evidence holds markup, an inconclusive and an erroring check,
+report tests: a failed check whose evidence holds markup, an inconclusive, a not-applicable (with
+an info finding) and an erroring check, judged counts and descriptions on some,
 a broken scenario, a fault timeline, counters, a latency series and a topology."""
 
 from __future__ import annotations
@@ -47,7 +48,13 @@ def _chat() -> dict[str, Any]:
                           finding("SEM-24", "warning", "usage object differs", expected={"a": 1, "b": [1, 2]},
                                   actual={"a": 2, "b": [1, 2]})]},
             {"check": "loss", "spec_ids": ["LOSS-01"], "outcome": "passed", "reason": "", "findings": [],
+             "description": "every expected span arrives once, or its loss is counted",
+             "judged": {"expected_spans": 40, "spans": 40},
              "details": {"expected": 40, "ingested_unique": 40, "unaccounted": 0.0}},
+            {"check": "streaming", "spec_ids": ["SEM-14"], "outcome": "not_applicable",
+             "reason": "no request of the scenario streamed, so the streaming rules do not apply",
+             "judged": {"streams": 0}, "findings": [finding("SEM-14", "info", "stream=false on a plain call")],
+             "details": {}},
             {"check": "isolation", "spec_ids": ["ISO-01"], "outcome": "inconclusive",
              "reason": "fewer than 1000 completed requests in mode(s) healthy (ISO-03)", "findings": [], "details": {}},
             {"check": "latency", "spec_ids": ["LAT-04"], "outcome": "error", "reason": "KeyError: 'direct'",

@@ -41,6 +41,26 @@ def test_failed_check_shows_spec_id_evidence_and_a_diff_of_expected_against_actu
     assert any(d.kind == "+" and '"a": 2' in d.text for d in structured)
 
 
+def test_check_rows_say_what_they_verify_and_what_they_judged() -> None:
+    checks = {c.name: c for c in build_view(results()).scenarios[0].checks}
+    assert checks["loss"].description.startswith("every expected span")
+    assert checks["loss"].judged == "40 expected spans, 40 spans"
+    html = render_html(results())
+    assert "judged 40 expected spans, 40 spans" in html and "every expected span arrives once" in html
+
+
+def test_not_applicable_is_grey_and_an_info_only_check_reads_as_notes() -> None:
+    view = build_view(results())
+    streaming = next(c for c in view.scenarios[0].checks if c.name == "streaming")
+    assert streaming.tally == "1 note"
+    assert ("not_applicable", 1) in view.check_counts
+    html = render_html(results())
+    assert ".badge.not_applicable { background:var(--na); }" in html and "--na:#8a8a8a" in html
+    assert '<span class="badge not_applicable">' in html
+    semconv = view.scenarios[0].checks[0]
+    assert semconv.tally == "1 violation, 1 warning"
+
+
 def test_latency_rows_and_overhead_come_from_the_encoded_histograms() -> None:
     group = build_view(results()).scenarios[0].latency[0]
     gateway, direct = group.rows

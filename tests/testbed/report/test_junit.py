@@ -19,8 +19,8 @@ def _cases(doc: dict) -> dict[tuple[str, str], ET.Element]:
 
 def test_each_check_of_each_scenario_is_a_testcase() -> None:
     cases = _cases(results())
-    assert set(cases) == {("chat", "semconv"), ("chat", "loss"), ("chat", "isolation"), ("chat", "latency"),
-                          ("broken", "run")}
+    assert set(cases) == {("chat", "semconv"), ("chat", "loss"), ("chat", "streaming"), ("chat", "isolation"),
+                          ("chat", "latency"), ("broken", "run")}
 
 
 def test_failed_check_carries_the_first_violation_and_every_finding() -> None:
@@ -37,14 +37,27 @@ def test_inconclusive_is_skipped_with_its_reason_and_errors_are_errors() -> None
     assert skipped is not None and "ISO-03" in skipped.get("message")
     assert cases[("chat", "latency")].find("error").get("message") == "KeyError: 'direct'"
     assert cases[("broken", "run")].find("error").get("message") == "RuntimeError: stack died"
-    assert list(cases[("chat", "loss")]) == []
+    assert [e.tag for e in cases[("chat", "loss")]] == ["system-out"]
 
 
 def test_suite_totals_add_up() -> None:
     root = ET.fromstring(junit_xml(results()))
-    assert (root.get("tests"), root.get("failures"), root.get("skipped"), root.get("errors")) == ("5", "1", "1", "2")
+    assert (root.get("tests"), root.get("failures"), root.get("skipped"), root.get("errors")) == ("6", "1", "2", "2")
     chat = root.find("testsuite[@name='chat']")
-    assert chat.get("tests") == "4" and chat.get("time") == "4.000"
+    assert chat.get("tests") == "5" and chat.get("time") == "4.000"
+
+
+def test_not_applicable_is_a_skipped_testcase_never_a_pass_RUN_03() -> None:
+    case = _cases(results())[("chat", "streaming")]
+    skipped = case.find("skipped")
+    assert skipped is not None and skipped.get("message").startswith("not applicable: no request")
+    assert case.find("failure") is None and case.find("error") is None
+
+
+def test_each_testcase_says_what_its_check_judged() -> None:
+    cases = _cases(results())
+    assert cases[("chat", "loss")].find("system-out").text == "judged: 40 expected spans, 40 spans"
+    assert cases[("chat", "streaming")].find("system-out").text == "judged: 0 streams"
 
 
 @settings(max_examples=50, deadline=None)

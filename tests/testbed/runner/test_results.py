@@ -25,11 +25,13 @@ def outcome(status: str, results: list[CheckResult]) -> ScenarioOutcome:
 
 def test_the_document_is_versioned_json_with_checks_findings_and_decodable_histograms() -> None:
     finding = Finding("SEM-04", "semconv", "warning", "missing", "m")
-    o = outcome("passed", [CheckResult("semconv", ("SEM-04",), "passed", (finding,))])
+    o = outcome("passed", [CheckResult("semconv", ("SEM-04",), "passed", (finding,), judged={"spans": 3})])
     doc = json.loads(json.dumps(results_json("run-1", {"name": "reference"}, [o], 0, 5, {"python": "3"})))
     assert doc["schema"] == SCHEMA and doc["status"] == "passed" and doc["run"]["id"] == "run-1"
     sc = doc["scenarios"][0]
     assert sc["checks"][0]["findings"][0]["spec_id"] == "SEM-04"
+    assert sc["checks"][0]["outcome"] == "passed" and sc["checks"][0]["judged"] == {"spans": 3}
+    assert sc["checks"][0]["description"].startswith("GenAI spans carry")
     assert sc["requests"] == {"total": 4, "ok": 3, "by_path": {
         "gateway": {"total": 3, "ok": 2, "failed": 1, "cap_hit": 0}, "direct": {"total": 1, "ok": 1, "failed": 0,
                                                                                 "cap_hit": 0}}}
