@@ -161,14 +161,17 @@ async def _counters(http: aiohttp.ClientSession, sess: RunSession) -> PerSource:
 
 def _delta(after: PerSource, before: PerSource) -> dict[str, float]:
     """Counters (``_total``) as increments over the scenario, summed over sources; gauges as
-    read at the end. What a killed process counted after the first reading is lost with it."""
+    read at the end. What a killed process counted after the first reading is lost with it. A
+    counter lower than before belongs to a process restarted on the same URL (the supervisor
+    does that): it counts from zero, so its whole value is the increment (Prometheus' reset rule)."""
     out: dict[str, float] = {}
     for source, samples in after.items():
         prior = before.get(source, {})
         for k, v in samples.items():
             if "_created" in k:
                 continue
-            out[k] = out.get(k, 0.0) + (v - prior.get(k, 0.0) if "_total" in k else v)
+            was = prior.get(k, 0.0)
+            out[k] = out.get(k, 0.0) + ((v - was if v >= was else v) if "_total" in k else v)
     return out
 
 

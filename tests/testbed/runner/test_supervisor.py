@@ -188,3 +188,13 @@ def test_the_summary_counts_restarts_and_names_exits_left_down_since_a_time(harn
     assert summary["restarts"] == {} and summary["left_down"] == [
         {"part": "gateway", "reason": "fault restart-gw (gateway_restart)"}]
     assert harness.sup.summary(0)["restarts"] == {"exporter": 1}
+
+
+def test_a_counter_that_restarted_on_the_same_url_counts_its_whole_value_as_the_increment() -> None:
+    from testbed.runner.run import _delta
+
+    before = {"http://127.0.0.1:9/metrics": {"sent_total": 50.0, "queued": 3.0}}
+    after = {"http://127.0.0.1:9/metrics": {"sent_total": 7.0, "queued": 1.0}}
+    assert _delta(after, before) == {"sent_total": 7.0, "queued": 1.0}
+    grown = {"http://127.0.0.1:9/metrics": {"sent_total": 58.0, "queued": 0.0}}
+    assert _delta(grown, before) == {"sent_total": 8.0, "queued": 0.0}
