@@ -50,6 +50,12 @@ def _parser_message(status: int) -> str:
 class _ProtocolHandler(RequestHandler):
     """aiohttp's connection handler whose error answers and logs never carry request bytes."""
 
+    def log_exception(self, *args: Any, **kw: Any) -> None:
+        # aiohttp logs with the traceback, whose messages may quote request bytes: the type only.
+        exc = kw.get("exc_info")
+        name = type(exc).__name__ if isinstance(exc, BaseException) else "unknown"
+        log.warning("%s (%s)", args[0] if args else "connection error", name)
+
     def handle_error(self, request: BaseRequest, status: int = 500, exc: BaseException | None = None,
                      message: str | None = None) -> web.StreamResponse:
         # Never the exception's text or traceback: for a parser error it holds the header line.
