@@ -27,7 +27,7 @@ SLOTS = ("SYS", "USR", "AST", "TDF", "TCA", "TCR", "EMB", "HDR", "OUT", "OTC", "
 _AUTH_FORMS = ("raw", "bearer", "missing", "other")
 JOURNAL_PAGE = 1000
 JOURNAL_CHECKS = frozenset(("semconv", "semconv-values", "gateway-spans", "streaming", "propagation", "redaction",
-                            "loss"))
+                            "loss", "client-view"))
 """Checks that pair spans with journal entries or count upstream requests from the journal."""
 
 

@@ -23,6 +23,7 @@ import aiohttp
 from testbed.checks.evidence import Canary, ClientRecord
 from testbed.load.client import Request, drive
 from testbed.load.schedule import MixItem, Schedule, build_schedule
+from testbed.runner.answer import Answer
 from testbed.runner.scenario import MixEntry, Scenario
 
 CORRELATION_HEADER = "x-testbed-correlation-id"
@@ -170,10 +171,12 @@ async def _exchange(session: aiohttp.ClientSession, url: str, headers: dict[str,
         payload = json.dumps(body).encode()
         base = replace(base, sent_ns=time.time_ns())  # LAT-03: stamped just before the request is written
         async with session.post(url, data=payload, headers=headers) as resp:
+            answer = Answer()
+            sse = resp.headers.get("content-type", "").startswith("text/event-stream")
             if not body.get("stream") or resp.status != 200:
-                await resp.read()
+                answer.feed_bytes(await resp.read())
                 now = time.time_ns()
-                return replace(base, status=resp.status, first_byte_ns=now, complete_ns=now)
+                return replace(base, status=resp.status, first_byte_ns=now, complete_ns=now, **answer.fields(sse))
             done = False
             async for raw in resp.content:
                 line = raw.strip()
@@ -185,9 +188,11 @@ async def _exchange(session: aiohttp.ClientSession, url: str, headers: dict[str,
                     break
                 if first is None and _has_content(data):
                     first = time.time_ns()
+                answer.feed_bytes(data)
             now = time.time_ns()
             error = None if done else "stream ended without [DONE]"
-            return replace(base, status=resp.status, first_byte_ns=first or now, complete_ns=now, error=error)
+            return replace(base, status=resp.status, first_byte_ns=first or now, complete_ns=now, error=error,
+                           **answer.fields(sse))
     except (aiohttp.ClientError, TimeoutError) as exc:
         return replace(base, error=type(exc).__name__, first_byte_ns=first)
 

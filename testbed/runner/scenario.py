@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 DEFAULT_CHECKS: Final = ("semconv", "semconv-values", "gateway-spans", "streaming", "propagation",
-                         "redaction", "loss", "exporter", "metrics")
+                         "redaction", "loss", "exporter", "metrics", "client-view")
 NAME_RE: Final = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 TraceparentMode = Literal["fresh", "none", "invalid"]
 
@@ -70,6 +70,8 @@ class Workload:
     traceparent: TraceparentMode = "fresh"
     tracestate: str | None = None
     timeout_s: float = 30.0
+    hostile_per_s: float = 0.0
+    """Hostile requests per second mixed into the load (``testbed.load.hostile``); judged by ``hostile``."""
 
 
 MIN_BLOCKS: Final = 3
@@ -252,6 +254,7 @@ def _workload(f: Fields) -> Workload:
         max_outstanding=f.int("max_outstanding", 2000, minimum=1),
         traceparent=tp, tracestate=f.str("tracestate", None),
         timeout_s=f.number("timeout_s", 30.0, minimum=0, exclusive=True),
+        hostile_per_s=f.number("hostile_per_s", 0.0, minimum=0),
     )
     f.done()
     if w.warmup_s >= w.duration_s:
