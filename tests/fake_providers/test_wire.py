@@ -15,7 +15,8 @@ from fake_providers import FakeProviderSettings, parse_rules
 from tests.fake_providers.conftest import ClientFactory
 from tests.fake_providers.helpers import ANTHROPIC_AUTH, GEMINI_AUTH, OPENAI_AUTH, sse_events
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "streams"
+REFERENCE = Path(__file__).resolve().parents[1] / "data" / "streams"
+"""Recordings of real provider streams (tests/data/streams/README.md says where they come from)."""
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 MESSAGE = {"model": "claude-sonnet-4-20250514", "max_tokens": 100, "messages": [{"role": "user", "content": "hi"}]}
 GEMINI_BODY = {"contents": [{"parts": [{"text": "hi"}]}]}
@@ -28,10 +29,8 @@ async def call(client: TestClient, path: str, body: Any, headers: dict[str, str]
 
 
 def reference(name: str) -> list[tuple[str | None, str]]:
-    path = REFERENCE / name
-    if not path.exists():
-        pytest.skip(f"reference stream {path} is not beside this checkout")
-    return sse_events(path.read_bytes())
+    """A recorded stream's events; a missing recording is a failure, never a skip."""
+    return sse_events((REFERENCE / name).read_bytes())
 
 
 async def test_openai_stream_framing_matches_the_recorded_stream(client: TestClient) -> None:
