@@ -22,7 +22,7 @@ from testbed.errors import WaitTimeout
 from testbed.safe_json import JsonBodyError, loads_body
 
 from fake_middleware.faults import FaultSpecError, spec_from_dict
-from fake_middleware.keys import FAULTS, LISTENER, METRIC_STORE, REGISTRY, SETTINGS, STORE
+from fake_middleware.keys import DETECTOR, FAULTS, LISTENER, METRIC_STORE, REGISTRY, SETTINGS, STORE
 from fake_middleware.query import QUERY_PARAMS, QueryError, SpanQuery, parse_query
 from fake_middleware.topology import build_topology, parse_window
 
@@ -126,6 +126,7 @@ async def post_canary(request: web.Request) -> web.Response:
 async def post_reset(request: web.Request) -> web.Response:
     request.app[STORE].reset()
     request.app[METRIC_STORE].reset()
+    request.app[DETECTOR].reset()
     return web.json_response({"reset": True})
 
 

@@ -20,6 +20,9 @@ from fake_middleware.keys import FAULTS, LISTENER, METRIC_STORE, REGISTRY, SETTI
 from fake_middleware.metrics import make_registry
 from fake_middleware.metrics_api import MetricStoreCollector, add_metric_routes
 from fake_middleware.metrics_store import MetricStore
+from fake_middleware.anomaly import AnomalyDetector
+from fake_middleware.keys import DETECTOR
+from fake_middleware.signals_api import add_signal_routes
 from fake_middleware.settings import Settings
 from fake_middleware.store import SpanStore
 
@@ -80,6 +83,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
         app.router.add_post(path, handle_export)
     api.add_routes(app)
     add_metric_routes(app)
+    app[DETECTOR] = AnomalyDetector()
+    add_signal_routes(app)
     app.on_shutdown.append(_release_hangs)
     return app
 

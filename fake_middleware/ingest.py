@@ -20,10 +20,11 @@ from aiohttp import web
 from fake_middleware import otlp
 from fake_middleware.auth import authenticate
 from fake_middleware.faults import Effect, Target
-from fake_middleware.keys import FAULTS, LISTENER, METRIC_STORE, SETTINGS, STORE
+from fake_middleware.keys import DETECTOR, FAULTS, LISTENER, METRIC_STORE, SETTINGS, STORE
 from fake_middleware.model import RequestRecord
 from fake_middleware.otlp import Encoding, Signal
 from fake_middleware.otlp_metrics import extract_points
+from fake_middleware.signals_api import observe_spans
 
 SECRET_HEADERS: Final = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key",
                                    "x-goog-api-key"})
@@ -126,6 +127,7 @@ async def _ingest(request: web.Request, record: RequestRecord, signal: Signal, e
                 reasons.insert(0, effect.reject_message)
                 rejected += cut
         store.add_spans(record, spans, rejected)
+        observe_spans(request.app[DETECTOR], spans)  # SIG-03: anomaly windows over the stream
     elif signal is Signal.METRICS:  # SPEC 12: points stored apart from spans
         points = extract_points(message, record.tenant or "", record.arrival_ns, record.id)
         rejected, reasons = points.rejected, points.reasons

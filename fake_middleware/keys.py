@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from fake_middleware.anomaly import AnomalyDetector
 from fake_middleware.faults import FaultSet
 from fake_middleware.metrics_store import MetricStore
 from fake_middleware.settings import Settings
@@ -31,6 +32,7 @@ class ListenerState:
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", SpanStore)
 METRIC_STORE = web.AppKey("metric_store", MetricStore)
+DETECTOR = web.AppKey("detector", AnomalyDetector)
 FAULTS = web.AppKey("faults", FaultSet)
 LISTENER = web.AppKey("listener", ListenerState)
 REGISTRY = web.AppKey("registry", CollectorRegistry)
