@@ -86,7 +86,7 @@ async def _open_entry(request: web.Request) -> bool:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         return False
-    except RequestPayloadError:  # corrupt gzip, unknown Content-Encoding, a body cut short
+    except (RequestPayloadError, ConnectionResetError):  # corrupt gzip, unknown encoding, a body cut short
         raise web.HTTPBadRequest(reason="The request body could not be decoded.") from None
     request[RAW_BODY] = raw
     entry.set_body(raw, request.app[JOURNAL].body_limit)

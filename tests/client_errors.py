@@ -253,3 +253,20 @@ async def sweep_raw(url: str, cases: dict[str, bytes], is_format: Checker) -> li
         if why is not None:
             found.append(f"{name}: {why}")
     return found
+
+
+async def short_body(url: str, path: str, header: str, is_format: Checker) -> str | None:
+    """A body shorter than its Content-Length, the client then half-closing: a 4xx or a closed
+    connection are both fine, a 5xx or a hang are not."""
+    payload = (f"POST {path} HTTP/1.1\r\nHost: x\r\n{header}\r\nContent-Type: application/json\r\n"
+               "Content-Length: 100\r\n\r\n{\"model\":").encode()
+    reply = await raw_exchange(url, payload, half_close=True)
+    return problem(reply.status, reply.body, is_format, closed_ok=True)
+
+
+async def odd_header(url: str, path: str, header: str, value: bytes, is_format: Checker) -> str | None:
+    """One request with an arbitrary header value (any bytes, CR and LF included): never a 5xx."""
+    payload = (f"POST {path} HTTP/1.1\r\nHost: x\r\n{header}\r\nContent-Type: application/json\r\n"
+               "Content-Length: 2\r\nX-Fuzz: ").encode() + value + b"\r\n\r\n{}"
+    reply = await raw_exchange(url, payload)
+    return problem(reply.status, reply.body, is_format, closed_ok=True)

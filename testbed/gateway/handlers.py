@@ -71,7 +71,7 @@ def _new_record(request: web.Request, state: GatewayState, operation: str, route
 async def _read_body(request: web.Request) -> dict[str, Any]:
     try:
         raw = await request.read()
-    except RequestPayloadError:
+    except (RequestPayloadError, ConnectionResetError):
         # A body aiohttp cannot inflate (corrupt gzip, unknown Content-Encoding) or that ended early.
         raise FrontError(400, "The request body could not be decoded.", "invalid_request_error") from None
     try:

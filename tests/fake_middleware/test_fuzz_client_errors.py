@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 from fake_middleware import MiddlewareServer, Settings
 from tests.client_errors import (
-    LoopThread, body_cases, is_admin_error, post, problem, raw_request_cases, sweep, sweep_raw,
+    LoopThread, body_cases, is_admin_error, odd_header, post, problem, raw_request_cases, short_body, sweep,
+    sweep_raw,
 )  # fmt: skip
 from tests.fake_middleware.helpers import KEY
 
@@ -90,6 +91,20 @@ def test_requests_the_http_parser_refuses_get_400_with_a_protobuf_status(
     loop, server = running
     found = loop.run(lambda: sweep_raw(server.url, raw_request_cases("/v1/traces", KEY), is_protobuf_status))
     assert found == []
+
+
+def test_a_body_shorter_than_its_content_length_never_gets_a_5xx(running: tuple[LoopThread, MiddlewareServer]) -> None:
+    loop, server = running
+    assert loop.run(lambda: short_body(server.url, "/v1/traces", f"Authorization: {KEY}", is_json_status)) is None
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=st.binary(max_size=40))
+def test_any_bytes_in_a_header_never_get_a_5xx(running: tuple[LoopThread, MiddlewareServer], value: bytes) -> None:
+    loop, server = running
+    # The parser may refuse the header (protobuf Status) or the export may go through (JSON answer).
+    either = lambda body: is_json_status(body) or is_protobuf_status(body)  # noqa: E731
+    assert loop.run(lambda: odd_header(server.url, "/v1/traces", f"Authorization: {KEY}", value, either)) is None
 
 
 json_values = st.recursive(

@@ -23,7 +23,7 @@ from fake_providers.keys import HANDLER_ERRORS
 from testbed.serving import start_site
 from tests.client_errors import (
     Checker, LoopThread, body_cases, is_admin_error, is_anthropic_error, is_gemini_error, is_openai_error, post,
-    problem, raw_request_cases, sweep, sweep_raw,
+    odd_header, problem, raw_request_cases, short_body, sweep, sweep_raw,
 )  # fmt: skip
 
 KEY = "sk-fuzz-provider-0123"
@@ -92,6 +92,21 @@ def test_requests_the_http_parser_refuses_get_400_in_the_openai_format(running: 
     found = running.loop.run(lambda: sweep_raw(running.url, raw_request_cases("/v1/chat/completions", KEY),
                                                is_openai_error))
     assert found == []
+
+
+def test_a_body_shorter_than_its_content_length_never_gets_a_5xx(running: Running) -> None:
+    header = f"Authorization: Bearer {KEY}"
+    assert running.loop.run(lambda: short_body(running.url, "/v1/chat/completions", header, is_openai_error)) is None
+    assert running.handler_errors() == []
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=st.binary(max_size=40))
+def test_any_bytes_in_a_header_never_get_a_5xx(running: Running, value: bytes) -> None:
+    header = f"Authorization: Bearer {KEY}"
+    assert running.loop.run(lambda: odd_header(running.url, "/v1/chat/completions", header, value,
+                                               is_openai_error)) is None
+    assert running.handler_errors() == []
 
 
 json_values = st.recursive(
