@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import fake_providers
 import pytest
 
 from testbed.serving import start_site
@@ -13,7 +14,6 @@ from tests.testbed.gateway.support import BEHAVIOURS
 
 @pytest.fixture
 async def providers_url() -> AsyncIterator[str]:
-    fake_providers = pytest.importorskip("fake_providers")
     rules = fake_providers.parse_rules(BEHAVIOURS, "behaviours")
     app = fake_providers.create_app(fake_providers.FakeProviderSettings(behaviours=rules))
     runner, url = await start_site(app, "127.0.0.1", 0)

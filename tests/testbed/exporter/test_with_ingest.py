@@ -9,17 +9,14 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from fake_middleware import MiddlewareServer, Settings
 
-fake_middleware = pytest.importorskip("fake_middleware")
+from testbed.bus import NatsServer
+from testbed.exporter.service import ExporterService
+from testbed.trace_event import RequestInfo, RequestParams
 
-from fake_middleware import MiddlewareServer, Settings  # noqa: E402
-
-from testbed.bus import NatsServer  # noqa: E402
-from testbed.exporter.service import ExporterService  # noqa: E402
-from testbed.trace_event import RequestInfo, RequestParams  # noqa: E402
-
-from tests.testbed.exporter.events import attempt, content, event  # noqa: E402
-from tests.testbed.exporter.test_service import expected_keys, make_config, publish, wait_all_settled  # noqa: E402
+from tests.testbed.exporter.events import attempt, content, event
+from tests.testbed.exporter.test_service import expected_keys, make_config, publish, wait_all_settled
 
 pytestmark = pytest.mark.e2e
 KEY = "mw-ingest-key-1"
