@@ -1,7 +1,8 @@
 """The supervisor and its backoff: a child that dies on its own is restarted (counted, logged,
 backoff respected); a child stopped or killed on purpose (a fault, a restart) is left down and
-the log says so; a closed supervisor restarts nothing. Children are real small processes that
-print a ready line and wait for a signal; waits are conditions with deadlines."""
+the log says so; a closed supervisor restarts nothing; and the runner's counter increments stay
+right across a restart on the same URL. Children are real small processes that print a ready
+line and wait for a signal; waits are conditions with deadlines."""
 
 from __future__ import annotations
 
