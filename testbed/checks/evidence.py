@@ -124,7 +124,7 @@ class JournalEntry:
         return self.headers.get("x-testbed-correlation-id")
 
 
-ClientPath = Literal["gateway", "direct", "comparator"]
+ClientPath = Literal["gateway", "direct", "comparator", "hostile"]
 
 
 @dataclass(frozen=True, slots=True)

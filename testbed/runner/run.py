@@ -29,6 +29,7 @@ from testbed.runner.gateways import (
     reference_config_text,
 )
 from testbed.process import ServerProcess
+from testbed.runner.hostile_load import start_hostile
 from testbed.runner.loadgen import Target, run_load
 from testbed.runner.passthrough import start_comparator
 from testbed.runner.results import ScenarioOutcome
@@ -261,14 +262,16 @@ async def _run(sc: Scenario, sess: RunSession, run_id: str, http: aiohttp.Client
     timeline = asyncio.create_task(execute(plan(sc.all_faults(), sc.workload.duration_s),
                                            adapters(http, sess.stack, sess.gut, sess.admin_url, rules),
                                            start_monotonic=loop.time()))
+    hostile = start_hostile(sc, target.gateway_url, target.gateway_key, f"{run_id}-{sc.name}")
     load = await run_load(sc, target, f"{run_id}-{sc.name}")
+    hostile_records = await hostile
     out.timeline = await timeline
     out.records = load.records
     await _heal(http, sess, rules)
     raw_journal, _, journal_dropped = await collect.read_journal(http, sess.stack.providers.url)
     journal = [collect.journal_entry(d) for d in raw_journal]
     settings = settings_for(sc, sess)
-    partial = Evidence(settings=settings, journal=tuple(journal), client=load.records)
+    partial = Evidence(settings=settings, journal=tuple(journal), client=(*load.records, *hostile_records))
     answered = sum(1 for r in load.records if r.path == "gateway" and r.status is not None)
     expected = (answered if settings.expects_server_span else 0) + len(gateway_entries(partial))
     drained = await _drain(http, sess, sc, expected, before.counters)
