@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import shutil
 import sys
 import tempfile
 import time
@@ -63,7 +64,12 @@ async def run_all(scenarios: Sequence[Scenario], profile: str | None, run_id: st
     ordered = sorted(scenarios, key=lambda s: (s.stack.exclude_request_data, not s.stack.capture_content))
     first = ordered[0].stack
     workdir = Path(tempfile.mkdtemp(prefix="testbed-run-"))
-    sess = await asyncio.to_thread(open_session, workdir, profile, first.exclude_request_data, first.capture_content)
+    try:
+        sess = await asyncio.to_thread(open_session, workdir, profile, first.exclude_request_data,
+                                       first.capture_content)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
     outcomes = []
     try:
         gateway = {"name": sess.gut.name, "profile": profile or "reference (stack)",
@@ -76,6 +82,7 @@ async def run_all(scenarios: Sequence[Scenario], profile: str | None, run_id: st
             outcomes.append(outcome)
     finally:
         await asyncio.to_thread(sess.close)
+        shutil.rmtree(workdir, ignore_errors=True)  # configs rendered for this run only; reports live in out_dir
     return outcomes, gateway
 
 

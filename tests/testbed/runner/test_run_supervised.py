@@ -1,7 +1,7 @@
 """The runner's stack is supervised without fighting its own faults: in ``exporter-killed`` the
 fault's SIGKILL is left alone (results say so, no restart counted), while an exporter killed from
 outside during a scenario is restarted, and the scenario's results count the restart. Real
-processes on 127.0.0.1; no mocks."""
+processes on 127.0.0.1; no mocks. A whole run leaves no temporary file behind."""
 
 from __future__ import annotations
 
@@ -45,3 +45,16 @@ def test_a_fault_kill_is_left_down_and_an_outside_kill_is_restarted_and_counted(
         assert outcome.evidence_counts["restarts"] == 1  # type: ignore[attr-defined]
     finally:
         sess.close()
+
+
+def test_a_run_leaves_no_temporary_file_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    from testbed.runner.cli_entry import run_command
+
+    private = tmp_path / "tmp"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    run_command(["baseline"], None, str(tmp_path / "reports"))
+    assert sorted(os.listdir(private)) == []
+    assert len(list((tmp_path / "reports").iterdir())) == 1
