@@ -160,9 +160,13 @@ class TraceEvent:
     """Set on the SERVER span when the request failed (GW-01)."""
     schema: str = SCHEMA
 
+    def json_text(self) -> str:
+        """The JSON text, before any repair: lone surrogates are still there."""
+        return json.dumps(_plain(self), separators=(",", ":"), ensure_ascii=False)
+
     def to_json(self) -> bytes:
         """UTF-8 JSON with ``*_ns`` times as decimal strings; lone surrogates written as U+FFFD."""
-        text = json.dumps(_plain(self), separators=(",", ":"), ensure_ascii=False)
+        text = self.json_text()
         try:
             return text.encode()
         except UnicodeEncodeError:

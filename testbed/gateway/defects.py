@@ -22,6 +22,9 @@ new_trace_always               the inbound ``traceparent`` is ignored: a new tra
 leak_content_at_ingest         (gateway half) the prompt rides gzip-compressed in      redaction
                                the resource, invisible on the bus; the exporter
                                half expands it into ``gen_ai.input.messages``
+raw_header_text                undecodable header bytes go to the bus as lone          hostile
+                               surrogates, not U+FFFD, so the exporter cannot encode
+                               those SERVER spans
 =============================  =====================================================  =============
 
 Graded switches (RUN-07): ``wrong_usage@1/N`` and ``leak_content_at_ingest@1/N`` break 1 request in
@@ -40,7 +43,7 @@ import contextlib
 import gzip
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Final
 
 from testbed.defect_switches import GradeKind, grade_of, parse_defects, tally_of
@@ -59,10 +62,12 @@ WRONG_USAGE: Final = "wrong_usage"
 DROP_TRACEPARENT: Final = "drop_traceparent"
 NEW_TRACE_ALWAYS: Final = "new_trace_always"
 LEAK_CONTENT_AT_INGEST: Final = "leak_content_at_ingest"
+RAW_HEADER_TEXT: Final = "raw_header_text"
 
 GATEWAY_DEFECTS: Final = frozenset({
     LEAK_CONTENT_WHEN_EXCLUDED, PUBLISH_IN_REQUEST_PATH, STALL_REQUEST_PATH, DROP_STREAM_USAGE,
     END_SPAN_AT_HEADERS, WRONG_USAGE, DROP_TRACEPARENT, NEW_TRACE_ALWAYS, LEAK_CONTENT_AT_INGEST,
+    RAW_HEADER_TEXT,
 })
 """The closed set of gateway defect switches."""
 
@@ -137,6 +142,8 @@ def builds_with_content(active: frozenset[str]) -> bool:
 def corrupt_event(event: TraceEvent, active: frozenset[str]) -> TraceEvent:
     """Apply the event-level defects; the identity when none of them is on. Rarity grades count
     requests on the switches' tally."""
+    if RAW_HEADER_TEXT in active:
+        event = raw_header_text(event)
     if _on(active, LEAK_CONTENT_AT_INGEST):
         event = _hide_prompt(event, tally_of(active).hit(LEAK_CONTENT_AT_INGEST, grade_of(active, LEAK_CONTENT_AT_INGEST)))
     wrong = _on(active, WRONG_USAGE) and tally_of(active).hit(WRONG_USAGE, grade_of(active, WRONG_USAGE))
@@ -144,6 +151,25 @@ def corrupt_event(event: TraceEvent, active: frozenset[str]) -> TraceEvent:
         return event
     attempts = [_corrupt_attempt(a, event.request.stream, active, wrong) for a in event.attempts]
     return replace(event, attempts=attempts)
+
+
+class _RawTextEvent(TraceEvent):
+    """An event serialised as a gateway that never repairs text would: lone surrogates as JSON escapes."""
+
+    __slots__ = ()
+
+    def to_json(self) -> bytes:
+        return json.dumps(json.loads(self.json_text()), separators=(",", ":")).encode()
+
+
+def raw_header_text(event: TraceEvent) -> TraceEvent:
+    """``raw_header_text``: the User-Agent's replacement characters go out as the undecodable byte
+    they stand for (0xFF read with ``surrogateescape``), and the event keeps them on the bus."""
+    http = event.http
+    if http.user_agent and "\ufffd" in http.user_agent:
+        http = replace(http, user_agent=http.user_agent.replace("\ufffd", "\udcff"))
+    values = {f.name: getattr(event, f.name) for f in fields(event)}
+    return _RawTextEvent(**{**values, "http": http})
 
 
 def _hide_prompt(event: TraceEvent, selected: bool) -> TraceEvent:

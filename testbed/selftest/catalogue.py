@@ -62,6 +62,8 @@ CATALOGUE: Final[tuple[Defect, ...]] = (
            "each response waits on a synchronous OTLP export, so ingest trouble slows inference"),
     Defect("stall_request_path", "gateway", "latency", ("LAT-07",), "latency-budget-250rps",
            "each response waits 5 ms on a blocking call, more than twice the declared 2 ms p99 overhead budget"),
+    Defect("raw_header_text", "gateway", "hostile", ("GW-01", "LOSS-01"), "hostile-input",
+           "undecodable header bytes reach the bus as lone surrogates, so their SERVER spans cannot be encoded"),
 )
 
 
