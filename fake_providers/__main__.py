@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--journal-capacity", type=int, default=10_000, help="journal entries kept (a ring)")
     parser.add_argument("--journal-body-bytes", type=int, default=64 * 1024,
                         help="a journalled body past this size keeps its head and a truncation marker")
+    parser.add_argument("--journal-body-budget", type=int, default=64 * 1024 * 1024,
+                        help="bytes of bodies the journal keeps in all (oldest entries leave first)")
     parser.add_argument("--default-retry-after-ms", type=int, default=1000)
     return parser
 
@@ -56,7 +58,7 @@ def settings_from(args: argparse.Namespace) -> FakeProviderSettings:
         api_keys=frozenset(resolve_keys(args.api_key, args.api_key_file, os.environ, API_KEYS_ENV)),
         behaviours=rules, seed=args.seed,
         tokens_per_chunk=max(1, args.tokens_per_chunk), journal_capacity=max(1, args.journal_capacity),
-        journal_body_bytes=max(0, args.journal_body_bytes),
+        journal_body_bytes=max(0, args.journal_body_bytes), journal_body_budget=max(0, args.journal_body_budget),
         default_retry_after_ms=max(0, args.default_retry_after_ms),
         admin_key=_admin_key(args),
     )  # fmt: skip

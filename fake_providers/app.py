@@ -89,7 +89,7 @@ async def _open_entry(request: web.Request) -> bool:
     except (RequestPayloadError, ConnectionResetError):  # corrupt gzip, unknown encoding, a body cut short
         raise web.HTTPBadRequest(reason="The request body could not be decoded.") from None
     request[RAW_BODY] = raw
-    entry.set_body(raw, request.app[JOURNAL].body_limit)
+    request.app[JOURNAL].set_body(entry, raw)
     return True
 
 
@@ -156,7 +156,8 @@ def create_app(settings: FakeProviderSettings | None = None) -> web.Application:
     app = web.Application(middlewares=[front], client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[BEHAVIOURS] = BehaviourStore(settings.behaviours, settings.seed)
-    app[JOURNAL] = Journal(capacity=settings.journal_capacity, body_limit=settings.journal_body_bytes)
+    app[JOURNAL] = Journal(capacity=settings.journal_capacity, body_limit=settings.journal_body_bytes,
+                           body_budget=settings.journal_body_budget)
     app[METRICS] = Metrics()
     app[SHUTDOWN] = asyncio.Event()
     app[HANDLER_ERRORS] = []

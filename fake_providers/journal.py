@@ -4,10 +4,11 @@ An entry is opened when a request arrives (so a hanging request is visible) and 
 its response ends. Credential headers (``authorization``, ``x-api-key``, ``x-goog-api-key``,
 ``api-key``, ``cookie``, ``proxy-authorization``) and the ``key`` query parameter are replaced by
 ``sha256:<12 hex>`` of their value: the journal never reveals a key but still tells keys apart.
-Memory is bounded twice: the journal is a ring of the newest ``capacity`` entries (older ones are
-dropped and counted in ``dropped``, so a reader knows its view is partial), and a body longer than
-``body_limit`` bytes is kept as the text of its head followed by a truncation marker
-(``body_truncated`` and ``body_bytes`` say so on the entry). ``page`` reads the journal in
+Memory is bounded three ways: the journal is a ring of the newest ``capacity`` entries; a body
+longer than ``body_limit`` bytes is kept as the text of its head followed by a truncation marker
+(``body_truncated`` and ``body_bytes`` say so on the entry); and the kept bodies together stay
+under ``body_budget`` bytes. Entries leave oldest first and are counted in ``dropped``, so a
+reader knows its view is partial. ``page`` reads the journal in
 sequence order from a cursor, so no answer has to hold the whole ring at once.
 """
 
@@ -30,6 +31,7 @@ SECRET_HEADERS: Final = frozenset(
 SECRET_QUERY: Final = frozenset({"key"})
 MAX_TEXT_BODY: Final = 1 << 20
 DEFAULT_BODY_LIMIT: Final = 64 << 10
+DEFAULT_BODY_BUDGET: Final = 64 << 20
 DEFAULT_PAGE: Final = 1000
 MAX_PAGE: Final = 10_000
 _SUMMARY_FIELDS: Final = tuple(f.name for f in fields(Summary))
@@ -98,10 +100,12 @@ class Entry:
     body_bytes: int = 0
     body_truncated: bool = False
 
-    def set_body(self, raw: bytes, limit: int) -> None:
+    def set_body(self, raw: bytes, limit: int) -> int:
+        """Keep the body (truncated past ``limit``); returns the bytes kept."""
         self.body = body_value(raw, limit)
         self.body_bytes = len(raw)
         self.body_truncated = len(raw) > limit
+        return min(len(raw), limit)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -117,9 +121,12 @@ class Entry:
 class Journal:
     capacity: int = 10_000
     body_limit: int = DEFAULT_BODY_LIMIT
+    body_budget: int = DEFAULT_BODY_BUDGET
     entries: deque[Entry] = field(default_factory=deque)
     dropped: int = 0
     last_seq: int = 0
+    body_total: int = 0
+    """Body bytes kept by the entries held."""
 
     @property
     def first_seq(self) -> int:
@@ -130,14 +137,26 @@ class Journal:
         self.last_seq += 1
         entry = Entry(seq=self.last_seq, **fields)
         self.entries.append(entry)
-        while len(self.entries) > self.capacity:
-            self.entries.popleft()
-            self.dropped += 1
+        self._trim()
         return entry
+
+    def set_body(self, entry: Entry, raw: bytes) -> None:
+        kept = entry.set_body(raw, self.body_limit)
+        if entry.seq >= self.first_seq:  # an entry already dropped no longer counts
+            self.body_total += kept
+            self._trim()
+
+    def _trim(self) -> None:
+        # The newest entry always stays, so the request being served is visible.
+        while len(self.entries) > 1 and (len(self.entries) > self.capacity or self.body_total > self.body_budget):
+            gone = self.entries.popleft()
+            self.body_total -= min(gone.body_bytes, self.body_limit)
+            self.dropped += 1
 
     def clear(self) -> None:
         self.entries.clear()
         self.dropped = 0
+        self.body_total = 0
 
     def page(self, *, since: int = 0, limit: int = DEFAULT_PAGE, model: str | None = None,
              provider: str | None = None, path: str | None = None) -> tuple[list[Entry], int | None]:

@@ -40,6 +40,8 @@ class FakeProviderSettings:
     journal_capacity: int = 10_000
     journal_body_bytes: int = 64 * 1024
     """A journalled body past this many bytes keeps only its head and a truncation marker."""
+    journal_body_budget: int = 64 * 1024 * 1024
+    """The journal's kept bodies together stay under this many bytes (oldest entries leave first)."""
     models: tuple[str, ...] = DEFAULT_MODELS
     default_retry_after_ms: int = 1000
     admin_key: str | None = field(default=None, repr=False)

@@ -85,3 +85,16 @@ async def test_a_bad_cursor_or_page_size_is_a_400_naming_the_field(make_client: 
     client = await make_client(FakeProviderSettings())
     resp = await client.get(f"/_fake/journal?{query}")
     assert resp.status == 400 and (await resp.json())["error"]["field"] == query.split("=")[0]
+
+
+def test_kept_bodies_stay_under_their_budget_by_dropping_the_oldest_entries() -> None:
+    j = Journal(capacity=100, body_limit=40, body_budget=100)
+    for _ in range(5):
+        entry = j.open(time_ns=0, method="POST", path="/v1/chat/completions", query={}, headers={}, body=None)
+        j.set_body(entry, b"z" * 30)
+    assert j.body_total == 90 and [e.seq for e in j.entries] == [3, 4, 5] and j.dropped == 2
+    huge = j.open(time_ns=0, method="POST", path="/v1/chat/completions", query={}, headers={}, body=None)
+    j.set_body(huge, b"z" * 1000)  # kept as 40 bytes: truncation first, then the budget
+    assert j.body_total <= 100 and j.entries[-1] is huge and huge.body_truncated
+    j.clear()
+    assert j.body_total == 0 and j.dropped == 0
