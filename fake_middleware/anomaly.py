@@ -7,8 +7,10 @@ when the signals are read. Each subject keeps a rolling baseline of its last ``b
 healthy windows; a window with at least ``min_samples`` spans, judged against at least
 ``min_baseline`` baseline windows, fires:
 
-- ``latency_spike``: its median duration is over ``max(median + k*MAD, latency_ratio * median)``
-  of the baseline's window medians (MAD scaled by 1.4826, so k is in standard deviations);
+- ``latency_spike``: its median duration is over ``max(median + k*MAD, latency_ratio * median,
+  median + latency_floor_ms)`` of the baseline's window medians (MAD scaled by 1.4826, so k is in
+  standard deviations; the floor keeps scheduling noise on a busy machine from doubling a
+  millisecond-scale median into an alarm);
 - ``token_jump``: its mean output tokens differ from the baseline's by more than
   ``max(k*MAD, (token_ratio - 1) * median)``;
 - ``error_rate_rise``: its share of ERROR spans is at least ``error_rise`` above the baseline's
@@ -44,6 +46,7 @@ class DetectorSettings:
     min_samples: int = 5
     k: float = 6.0
     latency_ratio: float = 2.0
+    latency_floor_ms: float = 100.0
     token_ratio: float = 1.5
     error_rise: float = 0.25
     finish_rise: float = 0.3
@@ -160,7 +163,8 @@ class AnomalyDetector:
 
     def _latency(self, stats: dict[str, Any], baseline: deque[dict[str, Any]]) -> tuple[Any, ...] | None:
         med, mad = _robust([b["median_ms"] for b in baseline])
-        threshold = max(med + self.settings.k * mad, self.settings.latency_ratio * med)
+        s = self.settings
+        threshold = max(med + s.k * mad, s.latency_ratio * med, med + s.latency_floor_ms)
         value = stats["median_ms"]
         if value <= threshold:
             return None

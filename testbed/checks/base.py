@@ -28,6 +28,7 @@ from testbed.checks.semconv import SemconvCheck
 from testbed.checks.semconv_values import ValuesCheck
 from testbed.checks.streaming import StreamingCheck
 from testbed.checks.metrics import MetricsCheck
+from testbed.checks.signals import SignalsCheck
 
 
 @runtime_checkable
@@ -43,7 +44,7 @@ REGISTRY: dict[str, Check] = {
     for c in (
         SemconvCheck(), ValuesCheck(), GatewaySpansCheck(), StreamingCheck(), PropagationCheck(),
         RedactionCheck(), LossCheck(), IsolationCheck(), LatencyCheck(), ExporterCheck(), MetricsCheck(),
-        ClientViewCheck(), HostileCheck(),
+        SignalsCheck(), ClientViewCheck(), HostileCheck(),
     )
 }
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from testbed.checks.metric_points import MetricPoint
+    from testbed.checks.signal_evidence import SignalEvidence
 
 ValueType = Literal["string", "bool", "int", "double", "array", "kvlist", "bytes"]
 VALUE_TYPES: frozenset[str] = frozenset(("string", "bool", "int", "double", "array", "kvlist", "bytes"))
@@ -312,6 +313,8 @@ class Evidence:
     counters: Counters = field(default_factory=lambda: Counters(available=False))
     metrics: tuple[MetricPoint, ...] = ()
     """Metric data points the ingest stored during the scenario (SPEC 12)."""
+    signals: SignalEvidence | None = None
+    """Topology, infrastructure counts, anomaly signals and fault windows from the ingest (SPEC 13)."""
 
 
 # --- JSON adapter --------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from testbed.runner.loadgen import Target, run_load
 from testbed.runner.passthrough import start_comparator
 from testbed.runner.results import ScenarioOutcome
 from testbed.runner.scenario import Scenario
+from testbed.runner.signals_collect import with_signals
 from testbed.runner.stack import Stack, StackSettings
 from testbed.runner.timeline import ProviderRules, execute, plan
 from testbed.shipped import shipped_dir
@@ -277,6 +278,7 @@ async def _run(sc: Scenario, sess: RunSession, run_id: str, http: aiohttp.Client
     drained = await _drain(http, sess, sc, expected, before.counters)
     planted = (*load.canaries, *(c for d in raw_journal for c in collect.provider_canaries(d)))
     evidence = await _evidence(http, sess, sc, partial, planted, before)
+    evidence = await with_signals(evidence, http, sess.middleware_url, out.timeline)  # SPEC 13
     results = collect.journal_gate(run_checks(evidence, sc.checks), journal_dropped)
     known = sess.profile.suppressions_for(sc.name) if sess.profile is not None else ()
     v = verdict(results, (*sc.expected_findings, *known), sc.fail_on, sc.name)
