@@ -11,6 +11,7 @@ a URL), ``POST reset``. Admin: ``GET/POST /_faults``, ``DELETE /_faults/{name}``
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from aiohttp import web
@@ -60,6 +61,8 @@ async def get_spans(request: web.Request) -> web.Response:
         limit = _int_param(request, "limit", 1000)
         wait_count = _int_param(request, "wait_count", None)
         timeout = float(request.query.get("wait_timeout_s", "10"))
+        if not math.isfinite(timeout):  # NaN would make the long-poll wait forever
+            raise QueryError("wait_timeout_s: expected a finite number")
     except (QueryError, ValueError) as exc:
         return _bad(str(exc))
     timed_out = False

@@ -76,8 +76,9 @@ def _int_query(request: web.Request, name: str) -> int | None:
     value = request.query.get(name)
     if value is None:
         return None
-    if not value.isdigit():
-        raise BehaviourError(name, "must be a non-negative integer")
+    # ASCII digits only ("²" is a digit to str.isdigit), and a size a list index can take.
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+        raise BehaviourError(name, "must be a non-negative integer below 10**18")
     return int(value)
 
 

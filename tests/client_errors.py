@@ -270,3 +270,14 @@ async def odd_header(url: str, path: str, header: str, value: bytes, is_format: 
                "Content-Length: 2\r\nX-Fuzz: ").encode() + value + b"\r\n\r\n{}"
     reply = await raw_exchange(url, payload)
     return problem(reply.status, reply.body, is_format, closed_ok=True)
+
+
+BAD_QUERY_VALUES: tuple[str, ...] = ("nan", "-inf", "inf", "1e309", "-1", "99999999999999999999999", "\u00b2", "%ff",
+                                     "\udcff", "", "a" * 2000, "[", "*", "\x00")
+
+
+async def get_status(url: str, params: dict[str, str], timeout: float = 10.0) -> tuple[int, bytes]:
+    """GET with query parameters; a hang past ``timeout`` raises ``TimeoutError``."""
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url, params=params, timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+            return resp.status, await resp.read()

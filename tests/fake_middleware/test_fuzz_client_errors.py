@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from fake_middleware import MiddlewareServer, Settings
 from tests.client_errors import (
-    LoopThread, body_cases, is_admin_error, odd_header, post, problem, raw_request_cases, short_body, sweep,
+    BAD_QUERY_VALUES, LoopThread, body_cases, get_status, is_admin_error, odd_header, post, problem, raw_request_cases, short_body, sweep,
     sweep_raw,
 )  # fmt: skip
 from tests.fake_middleware.helpers import KEY
@@ -60,7 +60,8 @@ async def clear(server: MiddlewareServer) -> None:
 @pytest.fixture(scope="module")
 def running() -> Iterator[tuple[LoopThread, MiddlewareServer]]:
     loop = LoopThread()
-    server = MiddlewareServer(Settings(keys={"default": KEY}))
+    # A short long-poll cap: a legitimate wait (a big wait_count) must not look like a hang.
+    server = MiddlewareServer(Settings(keys={"default": KEY}, long_poll_max_s=0.3))
     loop.run(server.start)
     yield loop, server
     loop.run(server.stop)
@@ -105,6 +106,24 @@ def test_any_bytes_in_a_header_never_get_a_5xx(running: tuple[LoopThread, Middle
     # The parser may refuse the header (protobuf Status) or the export may go through (JSON answer).
     either = lambda body: is_json_status(body) or is_protobuf_status(body)  # noqa: E731
     assert loop.run(lambda: odd_header(server.url, "/v1/traces", f"Authorization: {KEY}", value, either)) is None
+
+
+QUERY_ROUTES = ["/api/v1/spans", "/api/v1/topology", "/api/v1/requests", "/api/v1/traces/%ff"]
+QUERY_PARAMS = ["limit", "wait_count", "wait_timeout_s", "since_id", "name", "kind", "where", "trace_id", "service"]
+
+
+@pytest.mark.parametrize("route", QUERY_ROUTES)
+def test_bad_query_parameters_get_4xx_never_a_5xx_or_a_hang(running: tuple[LoopThread, MiddlewareServer],
+                                                             route: str) -> None:
+    loop, server = running
+    found = []
+    for name in QUERY_PARAMS:
+        for value in BAD_QUERY_VALUES:
+            params = {name: value, **({"wait_count": "1"} if name == "wait_timeout_s" else {})}
+            status, body = loop.run(lambda: get_status(f"{server.url}{route}", params))
+            if (why := problem(status, body, is_admin_error)) is not None:
+                found.append(f"{name}={value[:20]!r}: {why}")
+    assert found == []
 
 
 json_values = st.recursive(

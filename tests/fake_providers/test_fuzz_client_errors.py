@@ -22,7 +22,7 @@ from fake_providers import FakeProviderSettings, create_app
 from fake_providers.keys import HANDLER_ERRORS
 from testbed.serving import start_site
 from tests.client_errors import (
-    Checker, LoopThread, body_cases, is_admin_error, is_anthropic_error, is_gemini_error, is_openai_error, post,
+    BAD_QUERY_VALUES, Checker, LoopThread, body_cases, get_status, is_admin_error, is_anthropic_error, is_gemini_error, is_openai_error, post,
     odd_header, problem, raw_request_cases, short_body, sweep, sweep_raw,
 )  # fmt: skip
 
@@ -107,6 +107,16 @@ def test_any_bytes_in_a_header_never_get_a_5xx(running: Running, value: bytes) -
     assert running.loop.run(lambda: odd_header(running.url, "/v1/chat/completions", header, value,
                                                is_openai_error)) is None
     assert running.handler_errors() == []
+
+
+def test_bad_journal_query_parameters_get_4xx_never_a_5xx(running: Running) -> None:
+    found = []
+    for name in ("since", "limit", "model", "provider", "path"):
+        for value in BAD_QUERY_VALUES:
+            status, body = running.loop.run(lambda: get_status(f"{running.url}/_fake/journal", {name: value}))
+            if (why := problem(status, body, is_admin_error)) is not None:
+                found.append(f"{name}={value[:20]!r}: {why}")
+    assert found == []
 
 
 json_values = st.recursive(
