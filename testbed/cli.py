@@ -19,6 +19,8 @@ examples:
   testbed selftest                         prove every check catches its seeded defect
   testbed compare base.json reports/RUN/results.json   CI gate on regressions
   testbed up                               the whole stack, until Ctrl-C
+  testbed lint capture.pb.gz dumps/        judge saved OTLP captures
+  testbed watch --providers                live-check: point any app's OTLP exporter here
 
 exit status:
   0  success (every scenario passed; no regression)
@@ -60,6 +62,18 @@ def _run(args: argparse.Namespace) -> int:
     from testbed.runner.cli_entry import run_command
 
     return run_command(list(args.scenarios), args.gateway, args.out)
+
+
+def _lint(args: argparse.Namespace) -> int:
+    from testbed.lint.command import lint_main
+
+    return lint_main(args)
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from testbed.watch.command import watch_main
+
+    return watch_main(args)
 
 
 def _selftest(args: argparse.Namespace) -> int:
@@ -106,6 +120,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="CI gate: compare two results.json files, print a Markdown summary (see 'testbed compare --help')",
     )
     compare.add_argument("args", nargs=argparse.REMAINDER)
+    from testbed.lint.command import add_arguments
+
+    lint = sub.add_parser("lint", help="judge saved OTLP trace captures (protobuf or JSON, gzip or not, files or dirs)")
+    lint.add_argument("paths", nargs="+", metavar="FILE|DIR", help="captures, or directories of them")
+    add_arguments(lint)
+    lint.set_defaults(func=_lint)
+    watch = sub.add_parser("watch", help="live-check: a fake ingest that judges spans as they arrive; Ctrl-C writes the report")
+    watch.add_argument("--host", default="127.0.0.1", help="address the ingest binds (default: 127.0.0.1)")
+    watch.add_argument("--port", type=int, default=0, help="ingest port (default: a free one)")
+    watch.add_argument("--providers", action="store_true", help="also start the fake providers")
+    add_arguments(watch)
+    watch.set_defaults(func=_watch)
     selftest = sub.add_parser(
         "selftest", add_help=False,
         help="prove each check catches its seeded defect and passes on the clean gateway (see 'testbed selftest --help')",

@@ -35,7 +35,6 @@ import asyncio
 import json
 import secrets
 import tempfile
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -84,32 +83,6 @@ class FakeMiddleware:
         return self.server.wait_for(SpanQuery(**query), count, timeout)
 
 
-class _LoopThread:
-    """An aiohttp app served on its own event loop in a daemon thread."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.url = ""
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="testbed-fake", daemon=True)
-        self._runner: Any = None
-
-    def start(self, timeout: float = 30.0) -> None:
-        from testbed.serving import start_site
-
-        self._thread.start()
-        fut = asyncio.run_coroutine_threadsafe(start_site(self.app, "127.0.0.1", 0), self._loop)
-        self._runner, self.url = fut.result(timeout)
-
-    def stop(self) -> None:
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(30)
-            self._runner = None
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(30)
-        self._loop.close()
-
-
 @dataclass
 class FakeProviders:
     """Running fake providers (OpenAI, Anthropic, Gemini wire formats) for one test."""
@@ -150,7 +123,9 @@ def fake_providers() -> Iterator[FakeProviders]:
     from fake_providers.settings import FakeProviderSettings
 
     key = f"sk-fake-{secrets.token_hex(8)}"
-    served = _LoopThread(create_app(FakeProviderSettings(api_keys=frozenset({key}))))
+    from testbed.watch.served import ThreadedApp
+
+    served = ThreadedApp(create_app(FakeProviderSettings(api_keys=frozenset({key}))))
     served.start()
     try:
         yield FakeProviders(served.url, key)
