@@ -11,6 +11,7 @@ verifies and what it judged ("42 spans, 20 streams"), so a pass is never read as
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -64,6 +65,17 @@ class CheckView:
 
 
 @dataclass(frozen=True, slots=True)
+class FindingGroupView:
+    """Every unsuppressed finding with one (SPEC id, severity, message): how many, and one example."""
+
+    spec_id: str
+    severity: str
+    message: str
+    count: int
+    example: tuple[Item, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ScenarioView:
     name: str
     anchor: str
@@ -71,6 +83,7 @@ class ScenarioView:
     file: str
     status: str
     reasons: tuple[str, ...]
+    """Distinct reasons, each with its count when it repeats."""
     error: str
     duration_s: float | None
     requests: tuple[Item, ...]
@@ -82,6 +95,8 @@ class ScenarioView:
     loss: tuple[Item, ...]
     topology: TopologyView
     settings: tuple[Item, ...]
+    groups: tuple[FindingGroupView, ...] = ()
+    pairing: tuple[Item, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,12 +197,38 @@ def scenario_view(s: dict[str, Any], index: int) -> ScenarioView:
                        for x in as_dicts(s.get("suppressed")))
     return ScenarioView(
         name=name, anchor=anchor(name, index), description=as_str(s.get("description")), file=as_str(s.get("file")),
-        status=as_str(s.get("status"), "error"), reasons=tuple(as_str(r) for r in as_list(s.get("reasons"))),
+        status=as_str(s.get("status"), "error"), reasons=_distinct(as_str(r) for r in as_list(s.get("reasons"))),
         error=as_str(s.get("error")), duration_s=as_float(s.get("duration_s")), requests=_requests(s),
         checks=tuple(check_view(c) for c in checks), suppressed=suppressed, latency=latency_groups(s.get("latency")),
         timeline=timeline_view(s, name), hops=hop_rows(s.get("counters")), loss=_loss_account(checks),
         topology=topology_view(s, name), settings=items(s.get("settings")),
+        groups=finding_groups(f for c in checks for f in as_dicts(c.get("findings"))), pairing=items(s.get("pairing")),
     )
+
+
+_EXAMPLE: Final = ("trace_id", "span_id", "attribute", "expected", "actual")
+
+
+def finding_groups(findings: Iterable[dict[str, Any]]) -> tuple[FindingGroupView, ...]:
+    """Findings grouped by (SPEC id, severity, message): worst first, then most frequent. A gateway
+    that gets one thing wrong gets it wrong on every span; the groups say so in one line each."""
+    counts: dict[tuple[str, str, str], int] = {}
+    examples: dict[tuple[str, str, str], tuple[Item, ...]] = {}
+    for f in findings:
+        k = (as_str(f.get("spec_id"), "?"), as_str(f.get("severity"), "?"), as_str(f.get("message")))
+        counts[k] = counts.get(k, 0) + 1
+        ev = as_dict(f.get("evidence"))
+        examples.setdefault(k, tuple(Item(e, show(ev[e])) for e in _EXAMPLE if e in ev))
+    rank = {"violation": 0, "warning": 1, "info": 2}
+    order = sorted(counts, key=lambda k: (rank.get(k[1], 3), -counts[k], k[0], k[2]))
+    return tuple(FindingGroupView(k[0], k[1], k[2], counts[k], examples[k]) for k in order)
+
+
+def _distinct(reasons: Iterable[str]) -> tuple[str, ...]:
+    seen: dict[str, int] = {}
+    for r in reasons:
+        seen[r] = seen.get(r, 0) + 1
+    return tuple(r if n == 1 else f"{r} (×{n})" for r, n in seen.items())
 
 
 def _counts(values: list[str]) -> tuple[tuple[str, int], ...]:
