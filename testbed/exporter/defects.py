@@ -17,6 +17,7 @@ lose_spans_on_retry            a retryable failure acks the batch as if exported
 retry_on_400                   400 treated as retryable                                exporter
 ignore_retry_after             ``Retry-After`` ignored, plain backoff used             exporter (W)
 wrong_metric_buckets           GenAI histograms with decimal, not semconv, buckets      metrics
+drop_host_name                 ``host.name`` removed from every span's resource         signals
 leak_content_at_ingest         (exporter half) the gateway's compressed prompt is      redaction
                                expanded into ``gen_ai.input.messages`` after the
                                exclusion strip: content at the ingest, none on the bus
@@ -50,11 +51,12 @@ LOSE_SPANS_ON_RETRY: Final = "lose_spans_on_retry"
 RETRY_ON_400: Final = "retry_on_400"
 IGNORE_RETRY_AFTER: Final = "ignore_retry_after"
 WRONG_METRIC_BUCKETS: Final = "wrong_metric_buckets"
+DROP_HOST_NAME: Final = "drop_host_name"
 LEAK_CONTENT_AT_INGEST: Final = "leak_content_at_ingest"
 
 EXPORTER_DEFECTS: Final = frozenset({
     WRONG_SPAN_KIND, DEPRECATED_ATTRIBUTE_NAMES, GEN_AI_ON_SERVER_SPAN, LOSE_SPANS_ON_RETRY, RETRY_ON_400,
-    IGNORE_RETRY_AFTER, WRONG_METRIC_BUCKETS, LEAK_CONTENT_AT_INGEST,
+    IGNORE_RETRY_AFTER, WRONG_METRIC_BUCKETS, LEAK_CONTENT_AT_INGEST, DROP_HOST_NAME,
 })
 """The closed set of exporter defect switches."""
 
@@ -121,6 +123,8 @@ def _corrupt(span: SpanRecord, active: frozenset[str]) -> SpanRecord:
     if isinstance(prior, str) and prior:
         tagged |= set(prior.split(","))
     resource = {**span.resource, RESOURCE_ATTRIBUTE: ",".join(sorted(tagged))}
+    if DROP_HOST_NAME in active:  # the backend can no longer tie the span to its host (SIG-02)
+        resource.pop("host.name", None)
     return dataclasses.replace(span, kind=kind, attributes=attrs, resource=resource)
 
 

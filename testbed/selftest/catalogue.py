@@ -58,6 +58,8 @@ CATALOGUE: Final[tuple[Defect, ...]] = (
            "Retry-After is ignored and plain backoff decides the retry time", "warning"),
     Defect("wrong_metric_buckets", "exporter", "metrics", ("MET-01", "MET-02"), "genai-metrics",
            "the GenAI histograms use decimal buckets instead of the semconv boundaries"),
+    Defect("drop_host_name", "exporter", "signals", ("SIG-02",), "signal-healthy",
+           "host.name is removed from every span's resource, so spans cannot be found by host"),
     Defect("publish_in_request_path", "gateway", "isolation", ("ISO-01", "ISO-02"), "isolation",
            "each response waits on a synchronous OTLP export, so ingest trouble slows inference"),
     Defect("stall_request_path", "gateway", "latency", ("LAT-07",), "latency-budget-250rps",

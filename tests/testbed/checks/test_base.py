@@ -19,7 +19,8 @@ from tests.testbed.checks.builders import evidence
 
 def test_registry_holds_every_check_with_spec_ids() -> None:
     assert set(REGISTRY) == {"semconv", "semconv-values", "gateway-spans", "streaming", "propagation",
-                             "redaction", "loss", "isolation", "latency", "exporter", "metrics", "client-view"}
+                             "redaction", "loss", "isolation", "latency", "exporter", "metrics", "signals",
+                             "client-view"}
     assert all(c.spec_ids and all("-" in s for s in c.spec_ids) for c in REGISTRY.values())
 
 
