@@ -37,3 +37,18 @@ def test_a_lone_surrogate_in_body_content_leaves_the_gateway_as_a_replacement_ch
     assert "hi \ufffd there" in text
     back = TraceEvent.from_json(wire)
     assert back.request.requested_model == "alias\ufffd"
+
+
+def test_the_raw_header_text_defect_puts_the_lone_surrogate_back_on_the_wire() -> None:
+    from testbed.exporter.encoder import split_encodable
+    from testbed.exporter.mapping import map_event
+    from testbed.gateway.defects import RAW_HEADER_TEXT, corrupt_event
+
+    rec = record(exclude=False)
+    rec.user_agent = "curl x\udcff"
+    ev = corrupt_event(build_event(rec, {"service.name": "gw"}, event_id="e1", capture_content=True, finish=finish),
+                       frozenset({RAW_HEADER_TEXT}))
+    wire = ev.to_json()
+    assert b"\\udcff" in wire  # what a gateway that never repairs text publishes
+    kept, dropped = split_encodable(map_event(TraceEvent.from_json(wire)))
+    assert dropped == 1 and kept  # the exporter leaves out that SERVER span alone
