@@ -37,8 +37,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--admin-port", type=int, default=None,
                         help="also serve the query and fault API here; it stays up while a 'down' fault holds --port closed")
     parser.add_argument("--api-key", action="append", default=[], metavar="KEY|TENANT=KEY",
-                        help=f"accepted key, repeatable (visible in process lists: prefer --api-key-file or {API_KEYS_ENV}); "
-                             "without any, the ingest is open")
+                        help="accepted key, repeatable; visible in process lists, so prefer --api-key-file "
+                             f"or {API_KEYS_ENV}; without any, the ingest is open")
     parser.add_argument("--api-key-file", metavar="FILE", help="accepted keys, one KEY or TENANT=KEY per line")
     parser.add_argument("--admin-key-file", metavar="FILE",
                         help=f"admin key of the query, fault and reset routes (or {ADMIN_KEY_ENV})")

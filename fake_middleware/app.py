@@ -1,8 +1,9 @@
 """``create_app(settings)``: the ingest app with every route wired and its state on typed AppKeys.
 
 Three middlewares: one aborts requests arriving on the main port while it is down (FLT-03); one
-asks the query, fault and reset routes for the admin key when one is set; the last gives 404/405 answers outside the query and admin API a ``google.rpc.Status`` body in the
-request's content type (OTLP-01, OTLP-07).
+asks the query, fault and reset routes for the admin key when one is set; the last gives 404/405
+answers outside the query and admin API a ``google.rpc.Status`` body in the request's content type
+(OTLP-01, OTLP-07).
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
     """
     settings = settings or Settings()
     # client_max_size only guards request.read(); OTLP bodies are streamed and bounded in ingest.
-    app = web.Application(middlewares=[down_middleware, admin_key_middleware, otlp_errors_middleware], client_max_size=1024 * 1024)
+    app = web.Application(middlewares=[down_middleware, admin_key_middleware, otlp_errors_middleware],
+                          client_max_size=1024 * 1024)
     store = SpanStore(settings.raw_bytes_limit, settings.max_requests)
     faults = FaultSet(settings.fault_seed)
     app[SETTINGS] = settings

@@ -101,6 +101,10 @@ def _tool_choice(value: Any) -> None:
         _optional(value["function"], "name", lambda v: isinstance(v, str), "a string", "tool_choice.function.")
 
 
+def _is_stop(value: Any) -> bool:
+    return isinstance(value, str) or (isinstance(value, list) and all(isinstance(s, str) for s in value))
+
+
 def check_chat(body: Json) -> None:
     """FrontError 400 for the first field of the wrong type or value."""
     messages = body.get("messages")
@@ -120,8 +124,7 @@ def check_chat(body: Json) -> None:
         _optional(body, key, lambda v: isinstance(v, bool), "a boolean")
     for key in ("stream_options", "response_format"):
         _optional(body, key, lambda v: isinstance(v, dict), "an object")
-    _optional(body, "stop", lambda v: isinstance(v, str) or (isinstance(v, list) and all(isinstance(s, str) for s in v)),
-              "a string or an array of strings")
+    _optional(body, "stop", _is_stop, "a string or an array of strings")
     _optional(body, "user", lambda v: isinstance(v, str), "a string")
     _tools(body.get("tools"))
     _tool_choice(body.get("tool_choice"))

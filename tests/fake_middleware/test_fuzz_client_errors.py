@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 from fake_middleware import MiddlewareServer, Settings
 from tests.client_errors import (
-    BAD_QUERY_VALUES, LoopThread, body_cases, get_status, is_admin_error, odd_header, post, problem, raw_request_cases, short_body, sweep,
-    sweep_raw,
+    BAD_QUERY_VALUES, LoopThread, body_cases, get_status, is_admin_error, odd_header, post, problem,
+    raw_request_cases, short_body, sweep, sweep_raw,
 )  # fmt: skip
 from tests.fake_middleware.helpers import KEY
 

@@ -22,8 +22,8 @@ from fake_providers import FakeProviderSettings, create_app
 from fake_providers.keys import HANDLER_ERRORS
 from testbed.serving import start_site
 from tests.client_errors import (
-    BAD_QUERY_VALUES, Checker, LoopThread, body_cases, get_status, is_admin_error, is_anthropic_error, is_gemini_error, is_openai_error, post,
-    odd_header, problem, raw_request_cases, short_body, sweep, sweep_raw,
+    BAD_QUERY_VALUES, Checker, LoopThread, body_cases, get_status, is_admin_error, is_anthropic_error,
+    is_gemini_error, is_openai_error, odd_header, post, problem, raw_request_cases, short_body, sweep, sweep_raw,
 )  # fmt: skip
 
 KEY = "sk-fuzz-provider-0123"
