@@ -10,11 +10,12 @@ job pages) and returns the exit status:
 
 Regressions:
 
-- a check that did not fail in the baseline (passed or inconclusive) and now fails or errors,
-  and a scenario that now breaks (status ``error``) where the baseline ran;
+- a check that did not fail in the baseline (passed, inconclusive or not_applicable) and now fails
+  or errors, and a scenario that now breaks (status ``error``) where the baseline ran;
 - a scenario or a check present in the baseline and absent from the current run, or a check
-  that was not inconclusive and now is (RUN-03, RUN-08): a gate that loses its evidence must not
-  read as "no regression", so a run where everything vanished exits 1;
+  that was not inconclusive (or not_applicable) and now is (RUN-03, RUN-08); not_applicable in
+  both runs is no change. A gate that loses its evidence must not read as "no regression", so a
+  run where everything vanished exits 1;
 - gateway overhead (LAT-04: pX(gateway) − pX(direct), X in 50, 90, 99, per scenario, phase, mode
   and metric; client-visible latency and TTFT only, warm-up excluded) that grew by more than the
   tolerance:
@@ -44,7 +45,8 @@ from testbed.report.latency_view import summary_of
 SCHEMA: Final = "testbed.results/1"
 GATED_PERCENTILES: Final = (("p50", 50.0), ("p90", 90.0), ("p99", 99.0))
 FAILING: Final = frozenset(("failed", "error"))
-LOST: Final = frozenset(("absent", "inconclusive"))
+LOST: Final = frozenset(("absent", "inconclusive", "not_applicable"))
+"""Outcomes that mean the gate lost its evidence; not_applicable only when it was applicable before."""
 """A check that vanished or lost its verdict: a regression from any baseline outcome (RUN-08)."""
 GATED_METRICS: Final = frozenset(("latency", "ttft"))
 """Client-visible latency and TTFT; service time and send lag are diagnostics (LAT-02)."""
@@ -141,7 +143,7 @@ def compare_checks(baseline: dict[str, Any], current: dict[str, Any]) -> tuple[l
         if b[0] == c:
             continue
         change = CheckChange(key[0], key[1], b[0], c, detail or _lost(c))
-        if c in FAILING and b[0] in ("passed", "inconclusive") or (c in LOST and b[0] != "absent"):
+        if c in FAILING and b[0] in ("passed", "inconclusive", "not_applicable") or (c in LOST and b[0] != "absent"):
             regressions.append(change)
         elif c == "passed" and b[0] in FAILING | {"inconclusive"}:
             fixed.append(change)

@@ -156,3 +156,18 @@ def test_a_check_new_in_the_current_run_does_not_gate() -> None:
     base["scenarios"][0]["checks"].pop(1)
     c = compare_results(base, results())
     assert not c.regressions and [o.current for o in c.other] == ["passed"]
+
+
+def test_not_applicable_in_both_runs_is_no_regression_but_failing_after_it_is() -> None:
+    assert not compare_results(results(), results()).regressions  # the sample's streaming is n/a in both
+    cur = results()
+    next(ch for ch in cur["scenarios"][0]["checks"] if ch["check"] == "streaming").update(outcome="failed")
+    c = compare_results(results(), cur)
+    assert [(r.check, r.baseline, r.current) for r in c.regressions] == [("streaming", "not_applicable", "failed")]
+
+
+def test_a_check_that_went_not_applicable_lost_its_evidence_RUN_03() -> None:
+    cur = results()
+    cur["scenarios"][0]["checks"][1].update(outcome="not_applicable", reason="no streamed request")
+    c = compare_results(results(), cur)
+    assert [(r.check, r.baseline, r.current) for r in c.regressions] == [("loss", "passed", "not_applicable")]
