@@ -20,6 +20,9 @@ from testbed.report.charts import FAULT_COLOUR, MODE_COLOURS, Chart
 from testbed.report.diagrams import Band, timeline, topology
 from testbed.report.latency_view import series_points
 
+SIGNAL_COLOUR: Final = "#f0b429"
+"""Anomaly signals on the fault timeline."""
+
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?$")
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
@@ -159,13 +162,35 @@ def _mode_lane(settings: dict[str, Any]) -> list[tuple[str, list[Band]]]:
     return [("ingest mode", bands)]
 
 
+def _signal_lane(scenario: dict[str, Any]) -> list[tuple[str, list[Band]]]:
+    """The ingest's anomaly signals (SIG-03) as bands over their windows, on the load's clock: t = 0
+    is the first fault record's time less its planned offset, else the scenario's start."""
+    signals = as_dicts(scenario.get("signals"))
+    if not signals:
+        return []
+    t0 = as_float(scenario.get("started_ns")) or 0.0
+    for r in as_dicts(scenario.get("timeline")):
+        start, planned = as_float(r.get("start_ns")), as_float(r.get("planned_s"))
+        if start is not None and planned is not None:
+            t0 = start - planned * 1e9
+            break
+    bands = []
+    for s in signals:
+        window = as_dict(s.get("window"))
+        start, end = as_float(window.get("start_ns")), as_float(window.get("end_ns"))
+        if start is not None and end is not None:
+            bands.append(Band(max(0.0, (start - t0) / 1e9), max(0.0, (end - t0) / 1e9), as_str(s.get("kind")),
+                              SIGNAL_COLOUR))
+    return [("signals", bands)] if bands else []
+
+
 def timeline_view(scenario: dict[str, Any], name: str) -> TimelineView:
     settings = as_dict(scenario.get("settings"))
     rows = _fault_rows(as_dicts(scenario.get("timeline")))
     points = series_points(scenario.get("series"))
     top_s = max([as_float(settings.get("duration_s")) or 0.0, *(r.planned_s or 0.0 for r in rows),
                  *(t for pts in points.values() for t, _ in pts)])
-    lanes = _mode_lane(settings) + _fault_lanes(rows, top_s)
+    lanes = _mode_lane(settings) + _fault_lanes(rows, top_s) + _signal_lane(scenario)
     note = "" if points else ("Latency over time was not collected (results.json has no per-scenario "
                               "'series'); the fault timeline is drawn alone.")
     if not lanes and not points:

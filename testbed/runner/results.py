@@ -49,6 +49,8 @@ class ScenarioOutcome:
     """How spans were paired with upstream requests (``correlate.Pairing.summary``)."""
     topology: Mapping[str, Any] | None = None
     """The ingest's service graph (``GET /api/v1/topology``) after the drain."""
+    signals: Sequence[Mapping[str, Any]] = ()
+    """The ingest's anomaly signals (``GET /api/v1/signals``, SPEC 13) after the drain."""
     error: str | None = None
 
 
@@ -131,6 +133,7 @@ def scenario_json(o: ScenarioOutcome) -> dict[str, Any]:
         "evidence": dict(o.evidence_counts), "pairing": dict(o.pairing) if o.pairing is not None else None,
         "series": latency_series(o.records),
         "topology": dict(o.topology) if o.topology is not None else None,
+        "signals": [dict(s) for s in o.signals],
     }  # fmt: skip
 
 

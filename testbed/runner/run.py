@@ -279,6 +279,7 @@ async def _run(sc: Scenario, sess: RunSession, run_id: str, http: aiohttp.Client
     planted = (*load.canaries, *(c for d in raw_journal for c in collect.provider_canaries(d)))
     evidence = await _evidence(http, sess, sc, partial, planted, before)
     evidence = await with_signals(evidence, http, sess.middleware_url, out.timeline)  # SPEC 13
+    out.signals = tuple(evidence.signals.signals) if evidence.signals is not None else ()
     results = collect.journal_gate(run_checks(evidence, sc.checks), journal_dropped)
     known = sess.profile.suppressions_for(sc.name) if sess.profile is not None else ()
     v = verdict(results, (*sc.expected_findings, *known), sc.fail_on, sc.name)
