@@ -379,8 +379,8 @@ class CheckItem(ScenarioItem):
 def _judge(status: str, detail: str) -> None:
     if status == "passed":
         return
-    if status == "inconclusive":
-        pytest.skip(f"inconclusive (RUN-03): {detail}")
+    if status in ("inconclusive", "not_applicable"):
+        pytest.skip(f"{status.replace('_', ' ')} (RUN-03): {detail}")
     raise ScenarioFailed(f"{status}\n{detail}".rstrip())
 
 

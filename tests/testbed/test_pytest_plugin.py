@@ -139,3 +139,19 @@ def test_stack_fixture_gives_an_sdk_ready_url_and_waits_for_a_traces_spans(pytes
     ''')
     result = pytester.runpytest_subprocess(*PLUGIN, timeout=120)
     result.assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize("status", ["inconclusive", "not_applicable"])
+def test_a_check_that_is_not_a_pass_or_a_failure_skips_its_item_RUN_03(status: str) -> None:
+    from testbed.pytest_plugin import _judge
+
+    with pytest.raises(pytest.skip.Exception, match=status.replace("_", " ")):
+        _judge(status, "why")
+
+
+def test_a_failed_check_fails_its_item_and_a_passed_one_does_not() -> None:
+    from testbed.pytest_plugin import ScenarioFailed, _judge
+
+    _judge("passed", "")
+    with pytest.raises(ScenarioFailed):
+        _judge("failed", "SEM-03")
