@@ -129,6 +129,19 @@ def latency_table(runs: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def misses_table(runs: list[dict[str, Any]]) -> list[str]:
+    """Every verdict other than passed, with its first reasons: what RUN-08 counts as a miss."""
+    lines = ["| run | scenario | status | reasons |", "|---|---|---|---|"]
+    for r in runs:
+        if "error" in r:
+            lines.append(f"| {r['run']} | (run) | error | {r['error'][-300:].replace('|', '/').replace(chr(10), ' ')} |")
+        for name, s in sorted(r["scenarios"].items()):
+            if s["status"] != "passed":
+                why = "; ".join(s["reasons"]).replace("|", "/")
+                lines.append(f"| {r['run']} | {name} | {s['status']} | {why} |")
+    return lines if len(lines) > 2 else ["None: every scenario passed in every run."]
+
+
 def render(doc: dict[str, Any]) -> str:
     s, runs = doc["summary"], doc["runs"]
     env = doc["environment"]
@@ -138,6 +151,7 @@ def render(doc: dict[str, Any]) -> str:
            f"**{s['clean_runs']} of {s['runs']} runs passed every scenario**; inconclusive verdicts: "
            f"{s['inconclusive_verdicts']}; longest run {_f(s['wall_s_max'], 1)} s.", "",
            "## Verdict per scenario per run", "", *verdict_table(runs, s["scenarios"]), "",
+           "## Misses (RUN-08: anything but passed)", "", *misses_table(runs), "",
            "## Send lag per group (LAT-03)", "", *lag_table(runs), "",
            "## Isolation deltas, faulted mode − healthy (ISO-01, ISO-03)", "", *isolation_table(runs), "",
            "## Latency overhead, gateway − direct (LAT-04, LAT-07)", "", *latency_table(runs), ""]
