@@ -128,8 +128,8 @@ class Supervisor:
             dead.release()
             down_s = self._clock() - died_at
             self._m_down.labels(part).set(down_s)
-            self._emit({"event": "restarted", "part": part, "pid": new.pid, "down_s": round(down_s, 3),
-                        "restarts": self.restarts[part]})
+            self._emit({"event": "restarted", "part": part, "pid": new.pid, "url": new.url,
+                        "same_url": new.url == dead.url, "down_s": round(down_s, 3), "restarts": self.restarts[part]})
             return
 
     def summary(self, since_ns: int = 0) -> dict[str, Any]:

@@ -46,7 +46,7 @@ def _kill_and_await_restart(up: ServerProcess, part: str) -> dict[str, Any]:
         return next((e for e in events if e["event"] == "restarted" and e["part"] == part), None)
 
     event = wait_until(restarted, 60, what=f"the {part} restarted", abort=lambda: None if up.alive() else "up exited")
-    assert event["pid"] != ready["pids"][part]
+    assert event["pid"] != ready["pids"][part] and event["same_url"] is True
     return event
 
 
