@@ -15,7 +15,9 @@
 - MET-06: no canary in a metrics request's bytes, no content or per-request attribute on a point.
 
 A scenario without points is ``not_applicable`` for a gateway that declares no metrics, and a
-MET-04 violation for the reference stack, which always sends them.
+MET-04 violation for the reference stack, which always sends them. When the scenario killed the
+exporter, the measurements it held unsent died with it (as with any OpenTelemetry SDK): fewer
+operations or tokens in the metrics than in the spans is then a warning, more is still a violation.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from collections.abc import Iterable, Sequence
 
 from testbed.checks.evidence import Evidence, SpanView
 from testbed.checks.metric_points import SEMCONV_INSTRUMENTS, MetricPoint
-from testbed.checks.result import CheckResult, FindingSink, conclude
+from testbed.checks.result import CheckResult, FindingSink, Severity, conclude
 from testbed.exporter.redact import is_content
 
 NAME = "metrics"
@@ -55,11 +57,17 @@ class MetricsCheck:
         check_instruments(genai, sink)
         check_temporality(genai, sink)
         check_low_cardinality(points, evidence, sink)
-        judged_spans = check_consistency(genai, spans, scenario_start(evidence), sink)
+        judged_spans = check_consistency(genai, spans, scenario_start(evidence), sink, exporter_killed(evidence))
         return conclude(NAME, SPEC_IDS, sink.findings,
                         judged={"points": len(points), "series": len({p.series for p in points}),
                                 "spans": judged_spans},
                         details={"points": len(points), "genai_points": len(genai), "client_spans": len(spans)})
+
+
+def exporter_killed(evidence: Evidence) -> bool:
+    """True when the fault timeline stopped the exporter (its unsent measurements are gone)."""
+    signals = getattr(evidence, "signals", None)
+    return signals is not None and any(f.target == "exporter" for f in signals.faults)
 
 
 def scenario_start(evidence: Evidence) -> int | None:
@@ -149,7 +157,7 @@ def scenario_totals(points: Iterable[MetricPoint], start: int | None) -> dict[tu
 
 
 def check_consistency(points: Sequence[MetricPoint], spans: Sequence[SpanView], start: int | None,
-                      sink: FindingSink) -> int:
+                      sink: FindingSink, killed: bool = False) -> int:
     """MET-02 (no estimate) and MET-04; returns the number of spans judged against the metrics."""
     totals = scenario_totals(points, start)
     if totals is None:
@@ -158,19 +166,27 @@ def check_consistency(points: Sequence[MetricPoint], spans: Sequence[SpanView], 
     durations = [t for t in totals.values() if t.name == DURATION]
     count = sum(t.count for t in durations)
     if count != len(spans):
-        sink.add("MET-04", "violation", "loss", f"{DURATION} counts {count} operations for {len(spans)} GenAI spans",
+        sink.add("MET-04", _severity(count, len(spans), killed), "loss",
+                 f"{DURATION} counts {count} operations for {len(spans)} GenAI spans"
+                 + (" (the killed exporter's unsent measurements are lost)" if killed and count < len(spans) else ""),
                  metric=DURATION, expected=len(spans), actual=count)
     failed_spans = sum(1 for s in spans if "error.type" in s.attributes)
     failed = sum(t.count for t in durations if "error.type" in t.attributes)
     if durations and failed != failed_spans:
-        sink.add("MET-01", "violation", "missing", f"{failed} failed operations in the metric, {failed_spans} in spans",
+        sink.add("MET-01", _severity(failed, failed_spans, killed), "missing",
+                 f"{failed} failed operations in the metric, {failed_spans} in spans",
                  metric=DURATION, attribute="error.type", expected=failed_spans, actual=failed)
-    _tokens(totals.values(), spans, sink)
-    _distribution(durations, spans, sink)
+    _tokens(totals.values(), spans, sink, killed)
+    if not killed:
+        _distribution(durations, spans, sink)
     return len(spans)
 
 
-def _tokens(totals: Iterable[MetricPoint], spans: Sequence[SpanView], sink: FindingSink) -> None:
+def _severity(metric: int, spans: int, killed: bool) -> Severity:
+    return "warning" if killed and metric < spans else "violation"
+
+
+def _tokens(totals: Iterable[MetricPoint], spans: Sequence[SpanView], sink: FindingSink, killed: bool) -> None:
     usage = [t for t in totals if t.name == TOKEN_USAGE]
     for token_type, key in TOKEN_KEYS.items():
         mine = [t for t in usage if t.value("gen_ai.token.type") == token_type]
@@ -183,7 +199,8 @@ def _tokens(totals: Iterable[MetricPoint], spans: Sequence[SpanView], sink: Find
         total = round(sum(t.sum for t in mine))
         want = sum(int(s.value(key)) for s in carrying)
         if total != want:
-            sink.add("MET-04", "violation", "value", f"{token_type} token sum {total} differs from the spans' {want}",
+            sink.add("MET-04", _severity(total, want, killed), "value",
+                     f"{token_type} token sum {total} differs from the spans' {want}",
                      metric=TOKEN_USAGE, attribute=key, expected=want, actual=total)
 
 

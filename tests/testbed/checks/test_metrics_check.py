@@ -151,3 +151,16 @@ def test_a_canary_in_a_metrics_requests_bytes_is_a_violation_met_06() -> None:
         chain(), ingest=(IngestRequest(seq=7, arrival_ns=T0, status=200, path="/v1/metrics"),),
         hits=(CanaryHit("CNRY-USR-0123456789abcdef0123", "USR", "ingest", None, "ingest-request:7:body", 10),))
     assert violations(ev, "MET-06")
+
+
+def test_a_killed_exporters_lost_measurements_are_a_warning_but_extra_ones_a_violation() -> None:
+    from testbed.checks.signal_evidence import FaultWindow, SignalEvidence
+
+    killed = SignalEvidence(window_ns=10**9, faults=(FaultWindow("kill", "exporter_kill", "exporter", T0),))
+    ev = dataclasses.replace(chain(), signals=killed)
+    fewer = with_points(ev, [p for p in ev.metrics if p.name != DURATION or p.value("gen_ai.token.type")][:-1])
+    result = MetricsCheck().run(dataclasses.replace(fewer, spans=ev.spans))
+    assert not [f for f in result.findings if f.spec_id == "MET-04" and f.severity == "violation"]
+    assert any(f.spec_id == "MET-04" and f.severity == "warning" for f in result.findings)
+    more = dataclasses.replace(ev, spans=ev.spans[:-1])
+    assert violations(more, "MET-04")
