@@ -158,6 +158,30 @@ async def counters(http: aiohttp.ClientSession, stack: Stack) -> dict[str, float
     }
 
 
+async def await_delivery(http: aiohttp.ClientSession, stack: Stack, nc: Any, expected: int,
+                         timeout_s: float) -> tuple[bool, dict[str, float], float]:
+    """Wait (deadline ``timeout_s``) until the ingest holds ``expected`` unique spans and nothing is
+    queued at the gateway, on the bus or in the exporter; (drained, last counters, seconds)."""
+    last: dict[str, float] = {}
+
+    async def delivered() -> bool:
+        try:
+            last.update(await counters(http, stack))
+            pending = (await bus_state(nc))["pending_events"]
+        except (aiohttp.ClientError, TimeoutError, KeyError):
+            return False  # the ingest reopens on its own at the end of the outage
+        queued = last["gateway_queued"] + last["exporter_queued"] + pending
+        return last["ingested_unique"] >= expected and queued == 0
+
+    healed_at = time.monotonic()
+    try:
+        await wait_until_async(delivered, timeout_s, what="delivery after the outage")
+        drained = True
+    except Exception:  # noqa: BLE001 - the verdict says what was missing
+        drained = False
+    return drained, last, time.monotonic() - healed_at
+
+
 async def soak(args: argparse.Namespace) -> dict[str, Any]:
     stack = await asyncio.to_thread(Stack.start, StackSettings())
     samples: list[dict[str, Any]] = []
@@ -177,24 +201,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
                                args.rate, args.outage_s)
             phase[0] = "drain"
             expected = 2 * load.ok
-            last: dict[str, float] = {}
-
-            async def delivered() -> bool:
-                try:
-                    last.update(await counters(http, stack))
-                    pending = (await bus_state(nc))["pending_events"]
-                except (aiohttp.ClientError, TimeoutError, KeyError):
-                    return False  # the ingest reopens on its own at the end of the outage
-                queued = last["gateway_queued"] + last["exporter_queued"] + pending
-                return last["ingested_unique"] >= expected and queued == 0
-
-            healed_at = time.monotonic()
-            try:
-                await wait_until_async(delivered, args.drain_timeout_s, what="delivery after the outage")
-                drained = True
-            except Exception:  # noqa: BLE001 - the verdict below says what was missing
-                drained = False
-            drain_s = time.monotonic() - healed_at
+            drained, last, drain_s = await await_delivery(http, stack, nc, expected, args.drain_timeout_s)
             stop.set()
             await sampling
         await nc.close()
