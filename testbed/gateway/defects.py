@@ -19,6 +19,7 @@ end_span_at_headers            streamed attempts end at the first chunk         
 wrong_usage                    output tokens off by one                                semconv-values
 drop_traceparent               no ``traceparent``/``tracestate`` sent upstream         propagation
 new_trace_always               the inbound ``traceparent`` is ignored: a new trace     propagation
+wrong_client_usage             the client's ``completion_tokens`` are one too many     client-view
 leak_content_at_ingest         (gateway half) the prompt rides gzip-compressed in      redaction
                                the resource, invisible on the bus; the exporter
                                half expands it into ``gen_ai.input.messages``
@@ -31,7 +32,7 @@ Graded switches (RUN-07): ``wrong_usage@1/N`` and ``leak_content_at_ingest@1/N``
 N; ``stall_request_path@Xms`` stalls X ms; ``publish_in_request_path@Xms`` gives up the blocking
 export after X ms, so the request path is blocked at most X ms while the ingest is slow.
 
-:func:`corrupt_event` (the event-level defects) is pure; :func:`stall_response` is the one I/O
+:func:`corrupt_event` (the event-level defects) is pure; :func:`before_delivery` is the one I/O
 hook, awaited before a whole response is written.
 """
 
@@ -50,6 +51,8 @@ from testbed.defect_switches import GradeKind, grade_of, parse_defects, tally_of
 from testbed.trace_event import Attempt, TraceEvent, Usage
 
 if TYPE_CHECKING:
+    from aiohttp import web
+
     from testbed.gateway.upstream import UpstreamClient
 
 
@@ -63,11 +66,13 @@ DROP_TRACEPARENT: Final = "drop_traceparent"
 NEW_TRACE_ALWAYS: Final = "new_trace_always"
 LEAK_CONTENT_AT_INGEST: Final = "leak_content_at_ingest"
 RAW_HEADER_TEXT: Final = "raw_header_text"
+WRONG_CLIENT_USAGE: Final = "wrong_client_usage"
 
 GATEWAY_DEFECTS: Final = frozenset({
     LEAK_CONTENT_WHEN_EXCLUDED, PUBLISH_IN_REQUEST_PATH, STALL_REQUEST_PATH, DROP_STREAM_USAGE,
     END_SPAN_AT_HEADERS, WRONG_USAGE, DROP_TRACEPARENT, NEW_TRACE_ALWAYS, LEAK_CONTENT_AT_INGEST,
     RAW_HEADER_TEXT,
+    WRONG_CLIENT_USAGE,
 })
 """The closed set of gateway defect switches."""
 
@@ -204,6 +209,30 @@ def strip_trace_headers(headers: dict[str, str], active: frozenset[str]) -> dict
     if DROP_TRACEPARENT not in active:
         return headers
     return {k: v for k, v in headers.items() if k.lower() not in ("traceparent", "tracestate")}
+
+
+async def before_delivery(defects: GatewayDefects, upstream: UpstreamClient, response: web.StreamResponse) -> None:
+    """Every request-path defect, awaited before a whole response is written; nothing when none is on."""
+    if WRONG_CLIENT_USAGE in defects.active:
+        miscount_client_usage(response)
+    if defects.stalls:
+        await stall_response(defects, upstream)
+
+
+def miscount_client_usage(response: web.StreamResponse) -> None:
+    """``wrong_client_usage``: the JSON answer's ``completion_tokens`` gain one; the span keeps the
+    provider's count, so only a check that reads the answer sees it (FRONT-02)."""
+    body = getattr(response, "body", None)
+    if not isinstance(body, bytes):
+        return
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return
+    usage = doc.get("usage") if isinstance(doc, dict) else None
+    if isinstance(usage, dict) and isinstance(usage.get("completion_tokens"), int):
+        usage["completion_tokens"] += 1
+        response.body = json.dumps(doc).encode()  # type: ignore[attr-defined]
 
 
 async def stall_response(defects: GatewayDefects, upstream: UpstreamClient) -> None:

@@ -7,7 +7,7 @@ from typing import Final
 
 from aiohttp import web
 
-from testbed.gateway.defects import stall_response
+from testbed.gateway.defects import before_delivery
 from testbed.gateway.events import RequestRecord
 from testbed.gateway.providers.base import openai_error_body
 from testbed.gateway.state import STATE
@@ -31,8 +31,8 @@ async def deliver(request: web.Request, response: web.StreamResponse, record: Re
     """Write a whole response now, so the SERVER span ends after its last byte (GW-03)."""
     record.status_code = response.status
     state = request.app.get(STATE)
-    if state is not None and state.defects.stalls:  # seeded defect, selftest only
-        await stall_response(state.defects, state.upstream)
+    if state is not None and state.defects.active:  # seeded defects, selftest only
+        await before_delivery(state.defects, state.upstream, response)
     try:
         await response.prepare(request)
         record.first_byte_ns = time.time_ns()

@@ -1,40 +1,48 @@
-"""Judging selftest runs (RUN-05), pure: was each defect caught, and did the clean gateway pass?
+"""Judging selftest runs strictly (RUN-05), pure: was each defect caught, and did the clean gateway pass?
 
-A **clean run** of a scenario is sound when the run did not break, every check that some defect of
-this scenario targets *passed*, and no other check failed or broke (another check may be
-inconclusive, with its reason shown: RUN-03 keeps it from counting as a pass, and it is not the
-check under proof). The timing checks in :data:`MACHINE_BOUND` are the exception among targets:
-their preconditions (a healthy load generator, LAT-03; enough samples per mode, ISO-03) depend on
-the machine, so on the clean run they may be inconclusive with a reason, but never failed.
+A **clean run** of a scenario is sound only when the run did not break, no span at the ingest
+carries a defect tag (``testbed.defects``), every check some defect of the scenario targets
+*passed*, and every other check passed or was ``not_applicable`` (RUN-03: nothing it could judge).
+An ``inconclusive`` check fails the selftest like a failed one: a check that cannot judge on the
+clean reference gateway proves nothing when it fails on the defective one.
 
-A defect is **caught** when its check, in the run with the defect on, reports a finding that cites
-one of the defect's SPEC ids with at least the defect's severity, and the clean run of the same
-scenario has no finding with that SPEC id and severity from that check (so a warning the clean
-gateway also earns proves nothing). Suppressed findings count too: a scenario's suppression must
-not hide a seeded defect. Other checks that fail only with the defect on are listed as collateral.
+A violation-level defect is **caught** only when all of these hold in the run with it on:
+
+- every span at the ingest carries the defect's switch in ``testbed.defects`` (it was really on);
+- its check's outcome is ``failed``;
+- that check reports an unsuppressed violation citing one of the defect's SPEC ids, which the
+  clean run of the same scenario did not also earn (a scenario's ``expected_findings`` may not hide
+  a seeded defect: a suppressed finding catches nothing).
+
+A warning-level defect (its rule is a SHOULD) is never a catch: it is ``warned`` when the check
+reports an unsuppressed warning or worse citing its ids, ``missed`` otherwise. Other checks that
+fail only with the defect on are listed as collateral.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-
-from typing import Final
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final, Literal
 
 from testbed.checks.result import SEVERITY_RANK, CheckResult, Finding
 from testbed.selftest.catalogue import Defect
 
-MACHINE_BOUND: Final = frozenset({"isolation", "latency"})
-"""Target checks that may be inconclusive (never failed) on the clean run."""
+CatchStatus = Literal["caught", "warned", "missed", "invisible", "error"]
+CLEAN_OUTCOMES_ELSEWHERE: Final = frozenset({"passed", "not_applicable"})
+"""What a check no defect of the scenario targets may report on the clean run."""
 
 
 @dataclass(frozen=True, slots=True)
 class RunView:
-    """What the judge needs of one scenario run: results, suppressed findings, or the error."""
+    """What the judge needs of one scenario run: results (suppressed findings already removed),
+    the suppressed findings, the error, and the ``testbed.defects`` tags of the spans at the ingest
+    (tag value -> span count; ``""`` counts untagged spans)."""
 
     results: tuple[CheckResult, ...] = ()
     suppressed: tuple[Finding, ...] = ()
     error: str | None = None
+    tags: Mapping[str, int] = field(default_factory=dict)
 
     def outcome(self, check: str) -> str:
         for r in self.results:
@@ -43,8 +51,19 @@ class RunView:
         return "missing"
 
     def findings(self, check: str) -> list[Finding]:
-        own = [f for r in self.results if r.check == check for f in r.findings]
-        return own + [f for f in self.suppressed if f.check == check]
+        """Unsuppressed findings of ``check`` only."""
+        return [f for r in self.results if r.check == check for f in r.findings]
+
+    @property
+    def spans(self) -> int:
+        return sum(self.tags.values())
+
+    def tagged_spans(self) -> int:
+        return sum(n for tag, n in self.tags.items() if tag)
+
+    def carries(self, switch: str) -> bool:
+        """Whether there are spans and every one carries ``switch`` in its defect tag."""
+        return self.spans > 0 and all(switch in tag.split(",") for tag, n in self.tags.items() if n)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,19 +72,28 @@ class CleanJudgement:
     ok: bool
     outcomes: tuple[tuple[str, str], ...]
     problems: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
-    """Why an accepted check was inconclusive (RUN-03: shown, never counted as a pass)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Catch:
     defect: Defect
-    caught: bool
+    status: CatchStatus
     outcome: str
     """The defect's check outcome in the run with the defect on."""
     finding: Finding | None = None
     collateral: tuple[str, ...] = ()
     reason: str = ""
+    switch: str = ""
+    """The switch as turned on (``name`` or ``name@grade``)."""
+
+    @property
+    def caught(self) -> bool:
+        return self.status == "caught"
+
+    @property
+    def sound(self) -> bool:
+        """What the selftest requires of this row: caught, or warned for a warning-level defect."""
+        return self.status == ("warned" if self.defect.severity == "warning" else "caught")
 
 
 def judge_clean(scenario: str, run: RunView, targets: Iterable[str]) -> CleanJudgement:
@@ -73,17 +101,16 @@ def judge_clean(scenario: str, run: RunView, targets: Iterable[str]) -> CleanJud
         return CleanJudgement(scenario, False, (), (f"the run broke: {run.error}",))
     wanted = set(targets)
     problems = []
+    if run.tagged_spans():
+        problems.append(f"{run.tagged_spans()} spans carry a defect tag on the clean gateway")
     for check in sorted(wanted):
-        outcome = run.outcome(check)
-        allowed = ("passed", "inconclusive") if check in MACHINE_BOUND else ("passed",)
-        if outcome not in allowed:
+        if (outcome := run.outcome(check)) != "passed":
             problems.append(f"{check} is {outcome} on the clean gateway{_why(run, check)}")
     for r in run.results:
-        if r.check not in wanted and r.outcome in ("failed", "error"):
+        if r.check not in wanted and r.outcome not in CLEAN_OUTCOMES_ELSEWHERE:
             problems.append(f"{r.check} is {r.outcome} on the clean gateway{_why(run, r.check)}")
     outcomes = tuple((r.check, r.outcome) for r in run.results)
-    notes = tuple(f"{r.check} is inconclusive: {r.reason}" for r in run.results if r.outcome == "inconclusive")
-    return CleanJudgement(scenario, not problems, outcomes, tuple(problems), notes if not problems else ())
+    return CleanJudgement(scenario, not problems, outcomes, tuple(problems))
 
 
 def _why(run: RunView, check: str) -> str:
@@ -97,21 +124,33 @@ def _why(run: RunView, check: str) -> str:
     return ""
 
 
-def judge_defect(defect: Defect, run: RunView, clean: RunView) -> Catch:
+def judge_defect(defect: Defect, run: RunView, clean: RunView, switch: str = "") -> Catch:
+    switch = switch or defect.name
     if run.error:
-        return Catch(defect, False, "error", reason=f"the run broke: {run.error}")
+        return Catch(defect, "error", "error", reason=f"the run broke: {run.error}", switch=switch)
     outcome = run.outcome(defect.check)
+    collateral = _collateral(run, clean, defect.check)
+    if not run.carries(switch):
+        reason = f"not visible: {run.spans - _carrying(run, switch)} of {run.spans} spans lack testbed.defects={switch}"
+        return Catch(defect, "invisible", outcome, None, collateral, reason, switch)
     floor = SEVERITY_RANK[defect.severity]
     baseline = {(f.spec_id, f.severity) for f in clean.findings(defect.check)}
-    hits = [f for f in run.findings(defect.check)
-            if f.spec_id in defect.spec_ids and SEVERITY_RANK[f.severity] >= floor
-            and (f.spec_id, f.severity) not in baseline]
-    hits.sort(key=lambda f: -SEVERITY_RANK[f.severity])
-    collateral = _collateral(run, clean, defect.check)
-    if not hits:
-        reason = f"{defect.check} is {outcome} with no {defect.severity} citing {', '.join(defect.spec_ids)}"
-        return Catch(defect, False, outcome, None, collateral, reason)
-    return Catch(defect, True, outcome, hits[0], collateral)
+    hits = sorted((f for f in run.findings(defect.check)
+                   if f.spec_id in defect.spec_ids and SEVERITY_RANK[f.severity] >= floor
+                   and (f.spec_id, f.severity) not in baseline), key=lambda f: -SEVERITY_RANK[f.severity])
+    ids = ", ".join(defect.spec_ids)
+    if defect.severity == "warning":
+        if hits:
+            return Catch(defect, "warned", outcome, hits[0], collateral, switch=switch)
+        return Catch(defect, "missed", outcome, None, collateral, f"no warning citing {ids}", switch)
+    if hits and outcome == "failed":
+        return Catch(defect, "caught", outcome, hits[0], collateral, switch=switch)
+    reason = f"{defect.check} is {outcome}" + ("" if hits else f" with no unsuppressed violation citing {ids}")
+    return Catch(defect, "missed", outcome, hits[0] if hits else None, collateral, reason, switch)
+
+
+def _carrying(run: RunView, switch: str) -> int:
+    return sum(n for tag, n in run.tags.items() if switch in tag.split(","))
 
 
 def _collateral(run: RunView, clean: RunView, own: str) -> tuple[str, ...]:
@@ -120,5 +159,6 @@ def _collateral(run: RunView, clean: RunView, own: str) -> tuple[str, ...]:
 
 
 def passed(cleans: Sequence[CleanJudgement], catches: Sequence[Catch]) -> bool:
-    """The selftest verdict: every clean run sound and every defect caught."""
-    return bool(catches) and all(c.ok for c in cleans) and all(c.caught for c in catches)
+    """The selftest verdict: every clean run sound, every violation-level defect caught and every
+    warning-level one warned."""
+    return bool(catches) and all(c.ok for c in cleans) and all(c.sound for c in catches)

@@ -6,7 +6,9 @@ gateway knobs back to back): run it on the clean reference gateway, then once pe
 scenario with that one defect switched on (only the component concerned is restarted). Each run
 goes through the runner's own ``run_scenario``, so the evidence, checks and verdicts are exactly
 those of ``testbed run``. A defect run's drain is capped at :data:`DEFECT_DRAIN_S`, since some
-defects lose spans on purpose and would otherwise hold the drain to its full deadline.
+defects lose spans on purpose and would otherwise hold the drain to its full deadline. After each
+run the spans at the ingest are read back to confirm the defect was on (``testbed.defects``).
+``--sensitivity`` runs the graded ladders instead (RUN-07, :mod:`testbed.selftest.sensitivity`).
 
 ``selftest_main(argv)`` returns 0 only when every clean run is sound and every defect is caught
 (see :mod:`testbed.selftest.judge`), 1 otherwise, 2 on a usage or configuration error.
@@ -32,17 +34,18 @@ from testbed.runner.run import RunSession, open_session, run_scenario
 from testbed.runner.scenario import Scenario
 from testbed.selftest.catalogue import Defect, by_name
 from testbed.selftest.judge import Catch, CleanJudgement, RunView, judge_clean, judge_defect, passed
-from testbed.selftest.switches import refuse_inherited_switches, switch
+from testbed.selftest.switches import refuse_inherited_switches, switch, with_grade
 from testbed.selftest.table import catalogue_table, clean_table, defect_table
+from testbed.selftest.visible import ingest_tags
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFECT_DRAIN_S: Final = 8.0
 
 
-def view(out: ScenarioOutcome) -> RunView:
+def view(out: ScenarioOutcome, tags: dict[str, int] | None = None) -> RunView:
     if out.verdict is None:
         return RunView(error=out.error or f"no verdict ({out.status})")
-    return RunView(tuple(out.verdict.results), tuple(f for f, _ in out.verdict.suppressed))
+    return RunView(tuple(out.verdict.results), tuple(f for f, _ in out.verdict.suppressed), tags=tags or {})
 
 
 def plan(defects: Sequence[Defect], scenarios: Sequence[Scenario]) -> list[tuple[Scenario, list[Defect]]]:
@@ -55,30 +58,40 @@ def _line(text: str) -> None:
     print(text, flush=True)
 
 
-async def _one(sc: Scenario, sess: RunSession, run_id: str, label: str) -> ScenarioOutcome:
+async def run_one(sc: Scenario, sess: RunSession, run_id: str, label: str) -> RunView:
+    """One scenario run, seen with the defect tags of the spans it left at the ingest."""
     started = time.monotonic()
     out = await run_scenario(sc, sess, run_id)
+    tags = await ingest_tags(sess.middleware_url) if out.verdict is not None else {}
     _line(f"{out.status:>12}  {sc.name} [{label}]  ({time.monotonic() - started:.1f}s)")
-    return out
+    return view(out, tags)
+
+
+async def open_selftest_session(first: Scenario) -> RunSession:
+    workdir = Path(tempfile.mkdtemp(prefix="testbed-selftest-"))
+    return await asyncio.to_thread(open_session, workdir, None, first.stack.exclude_request_data,
+                                   first.stack.capture_content)
+
+
+def defect_variant(sc: Scenario) -> Scenario:
+    return replace(sc, drain_timeout_s=min(sc.drain_timeout_s, DEFECT_DRAIN_S))
 
 
 async def run_selftest(defects: Sequence[Defect], scenarios: Sequence[Scenario],
                        run_id: str) -> tuple[list[CleanJudgement], list[Catch]]:
     steps = plan(defects, scenarios)
-    first = steps[0][0].stack
-    workdir = Path(tempfile.mkdtemp(prefix="testbed-selftest-"))
-    sess = await asyncio.to_thread(open_session, workdir, None, first.exclude_request_data, first.capture_content)
+    sess = await open_selftest_session(steps[0][0])
     cleans: list[CleanJudgement] = []
     catches: list[Catch] = []
     try:
         for sc, mine in steps:
             await asyncio.to_thread(switch, sess, None)
-            clean = view(await _one(sc, sess, run_id, "clean"))
+            clean = await run_one(sc, sess, run_id, "clean")
             cleans.append(judge_clean(sc.name, clean, {d.check for d in mine}))
             for d in mine:
                 await asyncio.to_thread(switch, sess, d)
-                variant = replace(sc, drain_timeout_s=min(sc.drain_timeout_s, DEFECT_DRAIN_S))
-                catches.append(judge_defect(d, view(await _one(variant, sess, run_id, d.name)), clean))
+                run = await run_one(defect_variant(sc), sess, run_id, d.name)
+                catches.append(judge_defect(d, run, clean, with_grade(d.name, "")))
     finally:
         await asyncio.to_thread(sess.close)
     return cleans, catches
@@ -90,11 +103,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--defect", action="append", default=[], metavar="NAME",
                    help="run only this defect (repeatable); default: the whole catalogue")
     p.add_argument("--list", action="store_true", help="print the defect catalogue and exit")
+    p.add_argument("--sensitivity", action="store_true",
+                   help="run the graded defects instead and report the smallest grade each check catches (RUN-07)")
+    p.add_argument("--repeats", type=int, default=5, metavar="R",
+                   help="with --sensitivity: runs per grade and clean runs per ladder (default 5)")
+    p.add_argument("--check", action="append", default=[], metavar="CHECK",
+                   help="with --sensitivity: only this check's ladder (repeatable)")
+    p.add_argument("--out", default="reports", metavar="DIR", help="where the selftest report goes (default reports)")
     return p
 
 
 def selftest_main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.sensitivity:
+        from testbed.selftest.sensitivity import sensitivity_main
+
+        return sensitivity_main(args)
     try:
         defects = by_name(args.defect)
     except KeyError as exc:
@@ -117,7 +141,9 @@ def selftest_main(argv: Sequence[str] | None = None) -> int:
     _line(clean_table(cleans))
     _line("")
     _line(defect_table(catches))
-    caught = sum(c.caught for c in catches)
-    _line(f"\ntestbed selftest: {'passed' if ok else 'FAILED'}: {caught}/{len(catches)} defects caught, "
-          f"{sum(c.ok for c in cleans)}/{len(cleans)} clean runs sound ({time.monotonic() - started:.0f}s)")
+    strong = [c for c in catches if c.defect.severity == "violation"]
+    warned = [c for c in catches if c.defect.severity == "warning"]
+    _line(f"\ntestbed selftest: {'passed' if ok else 'FAILED'}: {sum(c.caught for c in strong)}/{len(strong)} "
+          f"defects caught, {sum(c.sound for c in warned)}/{len(warned)} warned, "
+          f"{sum(c.ok for c in cleans)}/{len(cleans)} clean runs passed ({time.monotonic() - started:.0f}s)")
     return EXIT_OK if ok else EXIT_FAILED

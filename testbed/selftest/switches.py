@@ -35,30 +35,36 @@ def refuse_inherited_switches(environ: Mapping[str, str] | None = None) -> None:
             raise ConfigError(f"{name} is set in the environment; unset it, the selftest sets defects itself")
 
 
-def gateway_env(defect: Defect | None, ingest_url: str, ingest_key: str) -> dict[str, str]:
-    if defect is None or defect.component != "gateway":
+def gateway_env(defect: Defect | None, ingest_url: str, ingest_key: str, grade: str = "") -> dict[str, str]:
+    """The gateway's environment for ``defect`` switched on (``name@grade`` when graded)."""
+    if defect is None or not defect.in_component("gateway"):
         return {}
-    env = {GATEWAY_ENV: defect.name}
-    if defect.name == PUBLISH_IN_REQUEST_PATH:
+    env = {GATEWAY_ENV: with_grade(defect.name, grade)}
+    if defect.name == PUBLISH_IN_REQUEST_PATH:  # its blocking export goes to the fake ingest
         env[OTEL_EXPORTER_OTLP_TRACES_ENDPOINT] = f"{ingest_url}/v1/traces"
         env[OTEL_EXPORTER_OTLP_TRACES_HEADERS] = f"authorization={quote(ingest_key, safe='')}"
     return env
 
 
-def exporter_overrides(defect: Defect | None) -> dict[str, Any]:
-    if defect is None or defect.component != "exporter":
+def exporter_overrides(defect: Defect | None, grade: str = "") -> dict[str, Any]:
+    """The exporter's config overrides for ``defect``; a ``both`` defect's grade is the gateway's."""
+    if defect is None or not defect.in_component("exporter"):
         return {}
-    return {"defects": {defect.name: True}}
+    return {"defects": {with_grade(defect.name, "" if defect.component == "both" else grade): True}}
 
 
-def switch(sess: RunSession, defect: Defect | None) -> None:
+def with_grade(name: str, grade: str) -> str:
+    return f"{name}@{grade}" if grade else name
+
+
+def switch(sess: RunSession, defect: Defect | None, grade: str = "") -> None:
     """Blocking: restart the gateway and/or exporter so exactly ``defect`` is on (None: all off)."""
     stack = sess.stack
-    env = gateway_env(defect, sess.middleware_url, stack.settings.middleware_api_key)
+    env = gateway_env(defect, sess.middleware_url, stack.settings.middleware_api_key, grade)
     if stack.settings.gateway_env != env:
         stack.settings.gateway_env = env
         sess.gut.restart("TERM")
-    overrides = exporter_overrides(defect)
+    overrides = exporter_overrides(defect, grade)
     if stack.settings.exporter_overrides != overrides:
         stack.settings.exporter_overrides = overrides
         if stack.exporter is not None:

@@ -15,26 +15,29 @@ def _rows(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 
 
 def clean_table(cleans: Sequence[CleanJudgement]) -> str:
-    rows = [(c.scenario, "ok" if c.ok else "NOT OK", " ".join(f"{k}={v}" for k, v in c.outcomes))
+    rows = [(c.scenario, "passed" if c.ok else "NOT PASSED", " ".join(f"{k}={v}" for k, v in c.outcomes))
             for c in cleans]
     lines = _rows(("clean scenario", "verdict", "checks"), rows)
-    lines += [f"  {c.scenario}: {p}" for c in cleans for p in (*c.problems, *c.notes)]
+    lines += [f"  {c.scenario}: {p}" for c in cleans for p in c.problems]
     return "\n".join(lines)
 
 
 def defect_table(catches: Sequence[Catch]) -> str:
+    """One row per defect; ``status`` is caught / warned (warning-level rows) / missed / invisible."""
     rows = []
     for c in catches:
         d = c.defect
         found = f"{c.finding.spec_id} {c.finding.severity}" if c.finding else "-"
-        rows.append((d.name, d.component, d.check, "|".join(d.spec_ids), "yes" if c.caught else "NO", found,
+        status = c.status if c.sound else c.status.upper()
+        rows.append((c.switch or d.name, d.component, d.check, "|".join(d.spec_ids), status, c.outcome, found,
                      ",".join(c.collateral) or "-"))
-    lines = _rows(("defect", "component", "check", "expected spec id", "caught", "finding", "also failed"), rows)
-    lines += [f"  {c.defect.name}: {c.reason}" for c in catches if not c.caught]
+    lines = _rows(("defect", "component", "check", "expected spec id", "status", "outcome", "finding",
+                   "also failed"), rows)
+    lines += [f"  {c.switch or c.defect.name}: {c.reason}" for c in catches if not c.sound and c.reason]
     return "\n".join(lines)
 
 
 def catalogue_table(defects: Sequence[Defect]) -> str:
     rows = [(d.name, d.component, d.check, "|".join(d.spec_ids), d.severity, d.scenario, d.description)
             for d in defects]
-    return "\n".join(_rows(("defect", "component", "check", "spec ids", "at least", "scenario", "what breaks"), rows))
+    return "\n".join(_rows(("defect", "component", "check", "spec ids", "severity", "scenario", "what breaks"), rows))

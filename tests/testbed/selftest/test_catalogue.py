@@ -28,18 +28,24 @@ def test_every_defect_names_a_registered_check_and_cites_only_its_spec_ids() -> 
         assert d.spec_ids and set(d.spec_ids) <= set(REGISTRY[d.check].spec_ids), d.name
 
 
-def test_every_defect_is_a_switch_of_its_component_and_every_switch_is_catalogued() -> None:
+def test_every_defect_is_a_switch_of_its_components_and_every_switch_is_catalogued() -> None:
     for d in CATALOGUE:
-        assert d.name in SWITCHES[d.component], d.name
-    catalogued = {(d.component, d.name) for d in CATALOGUE}
+        for component, names in SWITCHES.items():
+            assert (d.name in names) is d.in_component(component), (d.name, component)
+    catalogued = {(c, d.name) for d in CATALOGUE for c in SWITCHES if d.in_component(c)}
     switches = {(c, n) for c, names in SWITCHES.items() for n in names}
     assert switches == catalogued
 
 
-def test_defect_names_are_unique_and_no_switch_belongs_to_both_components() -> None:
+def test_defect_names_are_unique_and_only_a_both_defect_is_a_switch_of_both_components() -> None:
     names = [d.name for d in CATALOGUE]
     assert len(names) == len(set(names))
-    assert not GATEWAY_DEFECTS & EXPORTER_DEFECTS
+    assert GATEWAY_DEFECTS & EXPORTER_DEFECTS == {d.name for d in CATALOGUE if d.component == "both"}
+
+
+def test_the_redaction_check_has_a_leak_only_the_ingest_can_see_red_01() -> None:
+    ingest_only = [d for d in CATALOGUE if d.check == "redaction" and d.spec_ids == ("RED-01",)]
+    assert [d.name for d in ingest_only] == ["leak_content_at_ingest"]
 
 
 def test_every_defect_scenario_is_shipped_and_runs_the_defects_check() -> None:

@@ -48,5 +48,5 @@ def test_a_selftest_run_catches_wrong_usage_and_passes_the_clean_gateway() -> No
                           capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
     row = next(line for line in done.stdout.splitlines() if line.startswith("wrong_usage"))
-    assert " yes " in row and "SEM-09 violation" in row
+    assert " caught " in row and " failed " in row and "SEM-09 violation" in row
     assert "1/1 defects caught, 1/1 clean runs sound" in done.stdout
