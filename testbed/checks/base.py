@@ -15,6 +15,7 @@ from typing import Protocol, runtime_checkable
 
 from testbed.checks.client_view import ClientViewCheck
 from testbed.checks.evidence import Evidence
+from testbed.checks.duplicates import DuplicatesCheck
 from testbed.checks.exporter import ExporterCheck
 from testbed.checks.gateway_spans import GatewaySpansCheck
 from testbed.checks.hostile import HostileCheck
@@ -44,7 +45,7 @@ REGISTRY: dict[str, Check] = {
     for c in (
         SemconvCheck(), ValuesCheck(), GatewaySpansCheck(), StreamingCheck(), PropagationCheck(),
         RedactionCheck(), LossCheck(), IsolationCheck(), LatencyCheck(), ExporterCheck(), MetricsCheck(),
-        SignalsCheck(), ClientViewCheck(), HostileCheck(),
+        SignalsCheck(), ClientViewCheck(), HostileCheck(), DuplicatesCheck(),
     )
 }
 
@@ -62,6 +63,7 @@ DESCRIPTIONS: dict[str, str] = {
     "exporter": "OTLP exporter: headers, auth, retry rules, backoff with jitter",
     "metrics": "GenAI client metrics have the convention's shape and agree with the spans",
     "client-view": "the client's answer (finish reason, usage, streamed or not) is the provider's, translated",
+    "duplicates": "no span arrives twice where no exporter kill excuses it",
     "hostile": "bad input gets a 4xx in the OpenAI error format, never a 5xx or a hang, and never stalls export",
 }
 """What each check verifies, in one line, for reports (RUN-03: shown with its judged counts)."""

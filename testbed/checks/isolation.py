@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
 from testbed.checks.evidence import ClientRecord, Evidence
-from testbed.checks.latency import generator_health
+from testbed.checks.latency import generator_health, unproven
 from testbed.checks.result import CheckResult, FindingSink, conclude
 from testbed.load.stats import bootstrap_percentile_deltas, percentile
 
@@ -104,7 +104,8 @@ class IsolationCheck:
         health = generator_health(dict(modes), [(m, HEALTHY) for m in faulted], limit)
         details["send_lag"] = health.to_json()
         judged = {"requests": sum(_completed(modes[m]) for m in [HEALTHY, *faulted]), "modes": len(faulted) + 1}
-        return conclude(NAME, SPEC_IDS, sink.findings, judged=judged, details=details,
+        findings = unproven(sink.findings, frozenset({"ISO-01", "ISO-04"}), health, faulted)
+        return conclude(NAME, SPEC_IDS, findings, judged=judged, details=details,
                         inconclusive=_reason(short, unspread(gateway), b.iso_min_samples, health.problem))
 
 

@@ -21,6 +21,7 @@ drop_host_name                 ``host.name`` removed from every span's resource 
 leak_content_at_ingest         (exporter half) the gateway's compressed prompt is      redaction
                                expanded into ``gen_ai.input.messages`` after the
                                exclusion strip: content at the ingest, none on the bus
+resend_exported_batch          a batch the ingest accepted is sent once more           duplicates
 =============================  =====================================================  =============
 
 Graded (RUN-07): ``lose_spans_on_retry@1/N`` loses 1 span in N (counted over every span mapped, never
@@ -28,7 +29,8 @@ sent nor counted as dropped) instead of whole batches on a retry.
 
 The span defects are applied by :func:`corrupt_spans` after mapping; the retry defects by
 :func:`testbed.exporter.retry.decide` through ``RetryPolicy.defects``; the metric defect by
-:func:`metric_instruments`, which the service hands to the metrics export at start.
+:func:`metric_instruments`, which the service hands to the metrics export at start; the send
+defect by :func:`wrap_sender`, which the service applies to its sender at start.
 """
 
 from __future__ import annotations
@@ -36,12 +38,15 @@ from __future__ import annotations
 import base64
 import dataclasses
 import gzip
-from collections.abc import Mapping
-from typing import Any, Final
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final
 
 from testbed.defect_switches import RESOURCE_ATTRIBUTE, GradeKind, grade_of, parse_defects, tally_of
 from testbed.exporter.genai_metrics import INSTRUMENTS, Instrument
 from testbed.exporter.spans import KIND_CLIENT, KIND_INTERNAL, KIND_SERVER, SpanRecord
+
+if TYPE_CHECKING:
+    from testbed.exporter.sender import GroupOutcome, Sender
 
 
 WRONG_SPAN_KIND: Final = "wrong_span_kind"
@@ -53,10 +58,12 @@ IGNORE_RETRY_AFTER: Final = "ignore_retry_after"
 WRONG_METRIC_BUCKETS: Final = "wrong_metric_buckets"
 DROP_HOST_NAME: Final = "drop_host_name"
 LEAK_CONTENT_AT_INGEST: Final = "leak_content_at_ingest"
+RESEND_EXPORTED_BATCH: Final = "resend_exported_batch"
 
 EXPORTER_DEFECTS: Final = frozenset({
     WRONG_SPAN_KIND, DEPRECATED_ATTRIBUTE_NAMES, GEN_AI_ON_SERVER_SPAN, LOSE_SPANS_ON_RETRY, RETRY_ON_400,
     IGNORE_RETRY_AFTER, WRONG_METRIC_BUCKETS, LEAK_CONTENT_AT_INGEST, DROP_HOST_NAME,
+    RESEND_EXPORTED_BATCH,
 })
 """The closed set of exporter defect switches."""
 
@@ -137,3 +144,25 @@ def metric_instruments(active: frozenset[str]) -> dict[str, Instrument]:
     if WRONG_METRIC_BUCKETS not in active:
         return dict(INSTRUMENTS)
     return {name: dataclasses.replace(i, boundaries=DECIMAL_BUCKETS) for name, i in INSTRUMENTS.items()}
+
+
+class _ResendingSender:
+    """``resend_exported_batch``: a batch of which the ingest accepted spans is sent once more, so
+    those spans arrive twice although nothing was killed (OTLP-05)."""
+
+    def __init__(self, inner: Sender) -> None:
+        self._inner = inner
+
+    async def export(self, groups: Sequence[Sequence[SpanRecord]]) -> list[GroupOutcome]:
+        outcomes = await self._inner.export(groups)
+        if any(o.exported for o in outcomes):
+            await self._inner.export(groups)
+        return outcomes
+
+    def shutdown(self) -> None:
+        self._inner.shutdown()
+
+
+def wrap_sender(sender: Sender, active: frozenset[str]) -> Sender:
+    """The sender the service uses: ``sender`` itself unless ``resend_exported_batch`` is on."""
+    return _ResendingSender(sender) if RESEND_EXPORTED_BATCH in active else sender  # type: ignore[return-value]

@@ -15,6 +15,8 @@ Normative names (SPEC 5.2) and the loss-accounting identity they serve (SPEC 7):
 
 Extras: ``testbed_exporter_events_dropped_total{reason="malformed"}`` (bus messages that are not a
 TraceEvent, terminated), ``testbed_exporter_events_nacked_total{reason}``,
+``testbed_exporter_held_redeliveries_total`` (deliveries of an event the exporter still held,
+settled with the first copy instead of exported again),
 ``testbed_exporter_retry_after_clamped_total``, ``testbed_exporter_requests_total{status}``,
 ``testbed_exporter_batch_spans`` (histogram) and ``testbed_exporter_export_duration_seconds``
 (histogram of whole-batch export time, retries included).
@@ -50,6 +52,10 @@ class ExporterMetrics:
         )
         self.events_nacked = Counter(
             "testbed_exporter_events_nacked", "Bus messages NAKed for redelivery, by reason", ["reason"], registry=r
+        )
+        self.held_redeliveries = Counter(
+            "testbed_exporter_held_redeliveries", "Deliveries of an event still held, settled with its first copy",
+            registry=r,
         )
         self.spans_exported = Counter("testbed_exporter_spans_exported", "Spans accepted by the ingest", registry=r)
         self.spans_dropped = Counter(

@@ -53,7 +53,7 @@ from testbed.bus import connect, ensure_consumer, ensure_stream
 from testbed.errors import TestbedError
 from testbed.exporter.config import ExporterConfig
 from testbed.defect_switches import announce
-from testbed.exporter.defects import corrupt_spans
+from testbed.exporter.defects import corrupt_spans, wrap_sender
 from testbed.exporter.encoder import split_encodable, validate
 from testbed.exporter.defects import metric_instruments
 from testbed.exporter.mapping import map_event
@@ -159,10 +159,10 @@ class ExporterService:
         self._sub = await js.pull_subscribe_bind(bus.durable, stream=bus.stream)
         # No trace_configs: the exporter's own requests must never become spans (GW-07).
         self._session = aiohttp.ClientSession(auto_decompress=True)
-        self._sender = Sender(
+        self._sender = wrap_sender(Sender(  # a seeded send defect wraps it (selftest only)
             self._session, self.config.sender, self.config.retry,
             clock=self._clock, rng=self._rng, observer=self.metrics,
-        )
+        ), self.config.defects)
         if self._serve_metrics:
             self._runner, self.metrics_url = await start_site(
                 create_app(self.metrics), self.config.metrics.host, self.config.metrics.port
@@ -210,6 +210,7 @@ class ExporterService:
             held = self._held.get(event.event_id)
             if held is not None:  # redelivered while held: settle with the first copy, export once
                 held.copies.append(msg)
+                self.metrics.held_redeliveries.inc()
                 return
             spans = corrupt_spans(map_event(event, self._version), self.config.defects)
             validate(spans)

@@ -132,3 +132,21 @@ def test_missing_healthy_mode_is_inconclusive() -> None:
 def test_bootstrap_is_deterministic_for_a_seed_ISO_03() -> None:
     recs = interleaved({"healthy": noisy(450, 10, 1), "slow": noisy(450, 11, 2)})
     assert run(recs).details == run(recs).details
+
+
+def test_a_small_excess_the_send_lag_could_explain_is_not_proven_LAT_03() -> None:
+    recs = interleaved({"healthy": noisy(450, 10, 1), "slow": noisy(450, 14, 2)})
+    lagging = [replace(r, sent_ns=r.intended_ns + 25 * MS) if i % 50 == 7 and r.mode == "slow" else r
+               for i, r in enumerate(recs)]  # 9 slow sends 25 ms late: over 0.1% (LAT-03 b)
+    result = run(lagging)
+    assert result.outcome == "inconclusive" and "LAT-03 b" in result.reason
+    assert not [f for f in result.findings if f.severity == "violation"]
+    assert any("not proven" in f.message for f in result.findings if f.spec_id == "ISO-01")
+
+
+def test_an_excess_beyond_any_send_lag_still_fails_LAT_03() -> None:
+    recs = interleaved({"healthy": noisy(450, 10, 1), "slow": noisy(450, 200, 2)})
+    lagging = [replace(r, sent_ns=r.intended_ns + 25 * MS) if i % 50 == 7 and r.mode == "slow" else r
+               for i, r in enumerate(recs)]
+    result = run(lagging)
+    assert result.outcome == "failed" and ("ISO-01", "violation") in ids(result)

@@ -118,3 +118,13 @@ def test_overhead_is_reported_with_bootstrap_cis_LAT_04() -> None:
     ci = result.details["overhead_ci_ms"]
     assert set(ci) == {"p50", "p99"} and ci["p50"]["low"] <= ci["p50"]["point"] <= ci["p50"]["high"]
     assert 1.5 < ci["p50"]["point"] < 2.5
+
+
+def test_a_budget_excess_the_send_lag_could_explain_is_not_proven_LAT_03() -> None:
+    recs = interleaved(1000, 15, 10)
+    lagging = [replace(r, sent_ns=r.intended_ns + 12 * MS) if i % 100 == 2 else r for i, r in enumerate(recs)]
+    result = run(lagging, LatencyBudget(99, overhead_ms=3))  # 10 slow gateway sends of 1000: 1%
+    assert result.outcome == "inconclusive" and "LAT-03 b" in result.reason
+    assert [(f.spec_id, f.severity) for f in result.findings] == [("LAT-07", "warning")]
+    assert "not proven: a send lag of up to 12.0 ms" in result.findings[0].message
+    assert run(recs, LatencyBudget(99, overhead_ms=3)).outcome == "failed"  # the same excess, lag healthy

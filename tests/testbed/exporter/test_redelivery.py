@@ -11,6 +11,7 @@ past JetStream's publish de-duplication) while the ingest holds the first copy's
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import Counter
 
 from testbed.bus import NatsServer
@@ -51,6 +52,7 @@ async def test_a_copy_delivered_while_the_first_is_held_is_exported_once(
     assert set(counts) == want
     assert max(counts.values()) == 1, "a span was exported twice"
     assert value(service, "testbed_exporter_events_consumed_total") == 2 * len(events)
+    assert value(service, "testbed_exporter_held_redeliveries_total") == len(events)
 
 
 async def _consumed(service: ExporterService, n: int) -> None:
@@ -58,3 +60,19 @@ async def _consumed(service: ExporterService, n: int) -> None:
 
     await wait_until_async(lambda: value(service, "testbed_exporter_events_consumed_total") >= n, 20.0,
                            what=f"{n} deliveries pulled")
+
+
+async def test_the_resend_defect_sends_an_accepted_batch_twice(
+    nats_server: NatsServer, bus_names: dict[str, str], services: list[ExporterService]  # noqa: F811
+) -> None:
+    events = [event() for _ in range(4)]
+    receiver = Receiver()
+    server = await start_receiver(receiver)
+    config = make_config(nats_server, bus_names, str(server.make_url("/v1/traces")))
+    config = dataclasses.replace(config, defects=frozenset({"resend_exported_batch"}))
+    service = await run(config, services)
+    await publish(nats_server, bus_names, events)
+    want = expected_keys(events)
+    await receiver.wait_for(lambda r: Counter(r.accepted_keys()) == Counter({k: 2 for k in want}))
+    await wait_all_settled(nats_server, bus_names)
+    assert value(service, "testbed_exporter_spans_exported_total") == len(want)  # counted once, sent twice
