@@ -5,8 +5,9 @@ A row names the switch (in ``testbed.gateway.defects`` or ``testbed.exporter.def
 that must catch it, the SPEC ids one of which the check's finding must cite, the shipped scenario
 (``scenarios/<name>.yaml``) whose run exposes it, and the least severity that counts as caught.
 That severity is the one the SPEC gives the broken rule: a wrong span kind is a SEM-02 warning and
-an early retry after ``Retry-After`` an OTLP-09 warning, so those rows are caught by a warning;
-every check also has a row caught by a violation.
+an early retry after ``Retry-After`` an OTLP-09 warning, so those rows can only be ``warned``, never
+caught (RUN-05); every check has a row that must be caught by a violation. A ``both`` row is
+switched on in the gateway and the exporter at once (each holds one half of the defect).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Final, Literal
 
 from testbed.checks.result import Severity
 
-Component = Literal["gateway", "exporter"]
+Component = Literal["gateway", "exporter", "both"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +29,10 @@ class Defect:
     scenario: str
     description: str
     severity: Severity = "violation"
-    """The least severity of a finding that counts as catching this defect."""
+    """The SPEC severity of the broken rule: ``violation`` rows must be caught, ``warning`` rows warned."""
+
+    def in_component(self, component: str) -> bool:
+        return self.component in (component, "both")
 
 
 CATALOGUE: Final[tuple[Defect, ...]] = (
@@ -38,6 +42,8 @@ CATALOGUE: Final[tuple[Defect, ...]] = (
            "GenAI CLIENT spans are exported as INTERNAL although they call a remote provider", "warning"),
     Defect("wrong_usage", "gateway", "semconv-values", ("SEM-09",), "baseline",
            "output tokens are one more than the provider reported"),
+    Defect("wrong_client_usage", "gateway", "client-view", ("FRONT-02",), "baseline",
+           "the client's completion_tokens are one more than the provider's; the span keeps the right count"),
     Defect("gen_ai_on_server_span", "exporter", "gateway-spans", ("GW-01",), "baseline",
            "the SERVER span carries gen_ai.request.model"),
     Defect("drop_stream_usage", "gateway", "streaming", ("SEM-15",), "streaming",
@@ -50,6 +56,8 @@ CATALOGUE: Final[tuple[Defect, ...]] = (
            "the inbound traceparent is ignored: every request starts a new trace"),
     Defect("leak_content_when_excluded", "gateway", "redaction", ("RED-06", "RED-01", "RED-03"), "redaction-on",
            "request and output content are published on the bus although Exclude Request Data is on"),
+    Defect("leak_content_at_ingest", "both", "redaction", ("RED-01",), "redaction-on",
+           "the prompt reaches the ingest as gen_ai.input.messages while the bus stays clean"),
     Defect("lose_spans_on_retry", "exporter", "loss", ("LOSS-01", "LOSS-02"), "otlp-5xx-burst",
            "a retryable export failure acks the batch as exported instead of retrying it"),
     Defect("retry_on_400", "exporter", "exporter", ("OTLP-08",), "otlp-permanent-400",
