@@ -11,12 +11,19 @@ millisecond timer alone. A sender stamps ``sent_ns`` just before it writes the r
 building it); the record's stamp wins, and the driver's own stamp at hand-over is the fallback
 for a sender that leaves it at 0. An outstanding cap bounds memory; hitting it delays a send and
 marks the record (``cap_hit``), which makes the run inconclusive.
+
+The cyclic garbage collector is paused while the schedule runs (and the collection made after):
+a full collection stops the loop for milliseconds at a random send, which would show as lag in
+one group and not another (LAT-03 c). A load of a few thousand requests leaves little garbage.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import time
+from collections.abc import Iterator
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
@@ -62,23 +69,37 @@ async def drive(
     slots = asyncio.Semaphore(max_outstanding)
     tasks: list[asyncio.Task[ClientRecord]] = []
     cap_hits = 0
-    start = clock()
-    try:
-        for arrival in schedule.arrivals:
-            intended = start + arrival.offset_ns
-            await wait.sleep_until(intended)
-            capped = slots.locked()
-            if capped:
-                cap_hits += 1
-                if on_cap is not None:
-                    on_cap(arrival)
-            await slots.acquire()
-            req = Request(arrival, f"{run_id}-{arrival.index}", intended, clock())
-            tasks.append(asyncio.create_task(_one(send, req, capped, slots)))
-    finally:
-        wait.close()
-    records = await asyncio.gather(*tasks)
+    with _gc_paused():
+        start = clock()
+        try:
+            for arrival in schedule.arrivals:
+                intended = start + arrival.offset_ns
+                await wait.sleep_until(intended)
+                capped = slots.locked()
+                if capped:
+                    cap_hits += 1
+                    if on_cap is not None:
+                        on_cap(arrival)
+                await slots.acquire()
+                req = Request(arrival, f"{run_id}-{arrival.index}", intended, clock())
+                tasks.append(asyncio.create_task(_one(send, req, capped, slots)))
+        finally:
+            wait.close()
+        records = await asyncio.gather(*tasks)
     return DriveResult(tuple(records), cap_hits)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic collector for the load; restore it as found and collect once after."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+            gc.collect()
 
 
 async def _one(send: Send, req: Request, capped: bool, slots: asyncio.Semaphore) -> ClientRecord:

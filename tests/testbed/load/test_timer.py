@@ -1,7 +1,8 @@
 """The driver's precision (LAT-03): on a fake clock, every send is asked for at exactly its
 intended time and its lag is what the timer overshot; the spin timer never returns early and stops
 at the first clock reading past the deadline; on the real loop the precise timer sends closer to
-the intended time than the loop's millisecond timer (a ratio, robust to a shared CPU)."""
+the intended time than the loop's millisecond timer (a ratio, robust to a shared CPU); the cyclic
+collector is paused while the schedule runs."""
 
 from __future__ import annotations
 
@@ -129,3 +130,23 @@ async def test_a_deadline_in_the_past_returns_at_once() -> None:
         await asyncio.wait_for(timer.sleep_until(time.monotonic_ns() - 1), timeout=1)
     finally:
         timer.close()
+
+
+async def test_the_collector_is_paused_during_the_load_and_restored_after_LAT_03() -> None:
+    import gc
+
+    seen: list[bool] = []
+
+    async def send(req: Request) -> ClientRecord:
+        seen.append(gc.isenabled())
+        return ClientRecord(req.correlation_id, 0, 0, status=200, complete_ns=1)
+
+    assert gc.isenabled()
+    await drive(build_schedule(1000, 0.005), send)
+    assert seen and not any(seen) and gc.isenabled()
+    gc.disable()
+    try:
+        await drive(build_schedule(1000, 0.002), send)
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        gc.enable()
