@@ -3,8 +3,8 @@ sent, after the gateway's translation to the OpenAI format, and against the span
 
 A span can be right while the answer is wrong (a stream's ``max_tokens`` told to the client as
 ``stop``), and no span rule looks at the answer, so this check does. Each answered gateway request
-is tied to its upstream requests (correlation header, else trace id); the last successful one
-answered it. Judged: answers compared. The rules:
+is tied to its upstream requests (correlation header, else trace id, else a planted canary in the
+body); the last successful one answered it. Judged: answers compared. The rules:
 
 - FRONT-01  finish reasons: the client's equal the provider's translated per SPEC 9.5, and the
             span's (raw or normalized, SEM-21) mean the same as the client's;
@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from testbed.checks.correlate import entries_for_request, gateway_entries, matched_pairs
+from testbed.checks.correlate import entries_by_request, gateway_entries, matched_pairs
 from testbed.checks.evidence import ClientRecord, Evidence, JournalEntry, SpanView
 from testbed.checks.result import CheckResult, FindingSink, conclude
 from testbed.checks.semconv_values import expected_usage, normalize_finish
@@ -58,9 +58,10 @@ class ClientViewCheck:
         entries = gateway_entries(evidence)
         span_of = {id(m.entry): m.span for m in matched_pairs(evidence) if m.entry is not None}
         answered = [r for r in evidence.client if r.path == "gateway" and r.ok]
+        by_request = entries_by_request(evidence, entries)
         judged = 0
         for r in answered:
-            entry = answering_entry(entries_for_request(r, entries))
+            entry = answering_entry(by_request.get(r.correlation_id, []))
             if entry is None or r.streamed is None:
                 continue
             judged += 1

@@ -161,6 +161,20 @@ def entries_for_request(record: ClientRecord, entries: Iterable[JournalEntry]) -
     return out
 
 
+def entries_by_request(ev: Evidence, entries: Iterable[JournalEntry]) -> dict[str, list[JournalEntry]]:
+    """Upstream requests per client correlation id, tied by the correlation header, the client's
+    trace id, or a planted canary in the upstream body (for gateways that forward neither)."""
+    owner = {c.value: c.request_id for c in ev.canaries if c.request_id}
+    clients = {r.correlation_id: r for r in ev.client if r.path == "gateway"}
+    by_trace = {r.trace_id: r.correlation_id for r in clients.values() if r.trace_id}
+    out: dict[str, list[JournalEntry]] = defaultdict(list)
+    for e in entries:
+        rid = _entry_request(e, clients, by_trace, owner)
+        if rid is not None:
+            out[rid].append(e)
+    return out
+
+
 # --- pairing without trusting the gateway --------------------------------------------------------
 
 def pair(ev: Evidence) -> Pairing:

@@ -5,8 +5,8 @@ SEM-01..07, SEM-12, SEM-13, SEM-23, SEM-24. Values that need the provider journa
 GW-04) live in ``semconv_values``; streaming rules (SEM-14..18) in ``streaming``. Spans are selected
 by the profile's marker set (any ``gen_ai.*`` attribute for ``genai-1.41`` and ``legacy``), never by
 one required attribute alone, so a span that lost ``gen_ai.operation.name`` is judged, not skipped.
-A CLIENT span is paired with the journal entry it caused so conditional requirements are judged on
-what was sent.
+A GenAI span is paired with the journal entry it caused (``correlate.pair``), so conditional
+requirements are judged on what was sent.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from testbed.checks.correlate import KIND_CLIENT, KIND_INTERNAL, gateway_entries, match_client_spans
+from testbed.checks.correlate import KIND_CLIENT, KIND_INTERNAL, pair
 from testbed.checks.evidence import Evidence, JournalEntry, SpanView, TypedValue
 from testbed.checks.result import CheckResult, FindingSink, Severity, conclude
 from testbed.checks.rules import AttributeRule, Profile, load_profile
@@ -34,8 +34,8 @@ class SemconvCheck:
         profile = load_profile(evidence.settings.profile)
         sink = FindingSink(NAME, profile.name, evidence.settings.name)
         selected = [s for s in evidence.spans if profile.selects(s.attributes)]
-        entries = {m.span.span_id: m.entry for m in match_client_spans(selected, gateway_entries(evidence))
-                   if m.span is not None and m.entry is not None}
+        # Conditional requirements are judged on what was sent, so only on pairs that are certain.
+        entries = {m.span.span_id: m.entry for m in pair(evidence).pairs if m.span is not None and not m.weak}
         for span in selected:
             check_span(span, entries.get(span.span_id), profile, sink)
         reason = "" if selected else "no span of the profile reached the ingest"

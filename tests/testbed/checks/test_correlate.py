@@ -103,3 +103,15 @@ def test_non_client_genai_spans_count_only_at_the_innermost_level() -> None:
     inner = replace(inner, parent_span_id=outer.span_id)
     assert [s.span_id for s in genai_call_spans((outer, inner))] == [inner.span_id]
 
+
+
+def test_upstream_requests_are_tied_to_client_requests_by_a_canary_when_nothing_is_forwarded() -> None:
+    from testbed.checks.correlate import entries_by_request, gateway_entries
+
+    ev = _new_traces(evidence(2))
+    journal = tuple(replace(e, headers={}, body={**e.body, "messages": [CANARY.format(i)]})
+                    for i, e in enumerate(ev.journal))
+    canaries = tuple(Canary(CANARY.format(i), "USR", f"req-{i}") for i in range(2))
+    ev = replace(ev, journal=journal, canaries=canaries)
+    tied = entries_by_request(ev, gateway_entries(ev))
+    assert {k: [e.response_id for e in v] for k, v in tied.items()} == {"req-0": ["resp-0"], "req-1": ["resp-1"]}
