@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from testbed.checks.client_view import ClientViewCheck, front_finish, front_usage
-from testbed.checks.evidence import Evidence
+from testbed.checks.evidence import Canary, Evidence
 from tests.testbed.checks.builders import evidence, ids
 
 CHECK = ClientViewCheck()
@@ -75,3 +75,15 @@ def test_the_front_translation_follows_spec_9_5() -> None:
     assert front_finish("gemini", "MAX_TOKENS") == "length" and front_finish("openai", "length") == "length"
     assert front_usage("anthropic", {"input_tokens": 5, "output_tokens": 9, "cache_read_input_tokens": 3}) == \
         {"prompt_tokens": 8, "completion_tokens": 9}
+
+
+def test_answers_are_tied_by_the_requests_canaries_when_no_header_reaches_the_provider() -> None:
+    """A gateway that forwards neither the correlation header nor traceparent still forwards the prompt."""
+    ev = evidence(2)
+    canaries = tuple(Canary(f"CNRY-USR-{i:020x}", "USR", f"req-{i}") for i in range(2))
+    journal = tuple(replace(e, headers={}, body={**e.body, "messages": [{"role": "user", "content": f"hi {c.value}"}]})
+                    for e, c in zip(ev.journal, canaries))
+    ev = replace(ev, journal=journal, canaries=canaries)
+    assert CHECK.run(ev).judged == {"answers": 2}
+    wrong = replace(ev, client=(replace(ev.client[0], finish_reasons=("length",)), ev.client[1]))
+    assert ("FRONT-01", "violation") in ids(CHECK.run(wrong))
