@@ -21,6 +21,12 @@ from typing import Final
 
 ADMIN_HEADER: Final = "X-Admin-Key"
 
+GATEWAY_API_KEY_ENV: Final = "TESTBED_GATEWAY_API_KEY"
+"""``testbed up``'s gateway key when ``--gateway-api-key`` is not given. Default: generated."""
+
+MIDDLEWARE_API_KEY_ENV: Final = "TESTBED_MIDDLEWARE_API_KEY"
+"""``testbed up``'s ingest key when ``--middleware-api-key`` is not given. Default: generated."""
+
 
 def admin_allowed(presented: str | None, key: str | None) -> bool:
     """True when no admin key is set, or ``presented`` is that key."""

@@ -6,10 +6,15 @@ Exit codes: 0 success; 1 a check failed (or a command failed); 2 usage or config
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from testbed.errors import ConfigError, TestbedError
+
+if TYPE_CHECKING:
+    from testbed.runner.stack import StackSettings
 
 EPILOG = """\
 examples:
@@ -45,17 +50,24 @@ def _gateway(args: argparse.Namespace) -> int:
     return run_gateway(args.config)
 
 
-def _up(args: argparse.Namespace) -> int:
+def up_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> StackSettings:
+    """``testbed up``'s settings; a key comes from its flag, else its variable, else is generated."""
+    from testbed.admin_key import GATEWAY_API_KEY_ENV, MIDDLEWARE_API_KEY_ENV
     from testbed.runner.stack import StackSettings
-    from testbed.runner.up import run_up
 
     settings = StackSettings(exclude_request_data=args.exclude_request_data, behaviours_file=args.behaviours,
                              host=args.host)
-    if args.gateway_api_key:
-        settings.gateway_api_key = args.gateway_api_key
-    if args.middleware_api_key:
-        settings.middleware_api_key = args.middleware_api_key
-    return run_up(settings)
+    if gateway_key := args.gateway_api_key or environ.get(GATEWAY_API_KEY_ENV):
+        settings.gateway_api_key = gateway_key
+    if middleware_key := args.middleware_api_key or environ.get(MIDDLEWARE_API_KEY_ENV):
+        settings.middleware_api_key = middleware_key
+    return settings
+
+
+def _up(args: argparse.Namespace) -> int:
+    from testbed.runner.up import run_up
+
+    return run_up(up_settings(args, os.environ))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -105,8 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="address every server binds; a non-loopback one turns the fakes' admin key on")
     up.add_argument("--exclude-request-data", action="store_true", help="turn the global exclude switch on")
     up.add_argument("--behaviours", help="fake-provider behaviours YAML file")
-    up.add_argument("--gateway-api-key", help="gateway API key (default: generated)")
-    up.add_argument("--middleware-api-key", help="fake Middleware API key (default: generated)")
+    up.add_argument("--gateway-api-key", help="gateway API key, visible in process lists: prefer "
+                    "TESTBED_GATEWAY_API_KEY (default: generated)")
+    up.add_argument("--middleware-api-key", help="fake Middleware API key, visible in process lists: prefer "
+                    "TESTBED_MIDDLEWARE_API_KEY (default: generated)")
     up.set_defaults(func=_up)
     run = sub.add_parser("run", help="run scenarios against a gateway and write reports/<run>/")
     run.add_argument("scenarios", nargs="*", metavar="SCENARIO",

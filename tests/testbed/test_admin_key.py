@@ -49,3 +49,18 @@ def test_explicit_keys_win_over_the_environment(tmp_path: Path, args: list[str],
     path.write_text("f\n")
     assert resolve_keys(args, str(path) if use_file else None, env, "V") == expected
     assert env_keys({}, "V") == []
+
+
+@pytest.mark.parametrize(("argv", "env", "gateway", "middleware"), [
+    ([], {}, None, None),
+    ([], {"TESTBED_GATEWAY_API_KEY": "g-env", "TESTBED_MIDDLEWARE_API_KEY": "m-env"}, "g-env", "m-env"),
+    (["--gateway-api-key", "g-arg"], {"TESTBED_GATEWAY_API_KEY": "g-env"}, "g-arg", None),
+], ids=["generated", "environment", "flag-over-environment"])
+def test_testbed_up_takes_its_keys_from_flags_then_the_environment(argv: list[str], env: dict[str, str],
+                                                                    gateway: str | None, middleware: str | None) -> None:
+    from testbed.cli import build_parser, up_settings
+
+    settings = up_settings(build_parser().parse_args(["up", *argv]), env)
+    assert settings.gateway_api_key == gateway if gateway else settings.gateway_api_key.startswith("sk-gw-")
+    assert settings.middleware_api_key == middleware if middleware else settings.middleware_api_key.startswith("mw-")
+    assert settings.host == "127.0.0.1"
