@@ -53,15 +53,30 @@ def _strings(loc: str, tv: TypedValue) -> Iterator[tuple[str, str]]:
             yield from _strings(loc, v)
 
 
+_CANARY_TOKEN = re.compile(r"CNRY-[A-Z]+-[0-9a-f]{20}")
+
+
 def scan_spans(spans: Iterable[SpanView], canaries: Iterable[Canary]) -> list[CanaryHit]:
-    planted = [c for c in canaries if c.value]
+    """Every planted canary found in a span string (first offset per canary and string). Canaries of
+    the standard form are found by one pattern scan per string and a lookup, so the cost grows with
+    spans plus canaries, not their product; any other form is searched for directly."""
+    tokens: dict[str, list[Canary]] = {}
+    odd: list[Canary] = []
+    for c in canaries:
+        if c.value:
+            (tokens.setdefault(c.value, []) if _CANARY_TOKEN.fullmatch(c.value) else odd).append(c)
     hits = []
     for s in spans:
         for loc, text in span_strings(s):
-            for c in planted:
-                at = text.find(c.value)
-                if at >= 0:
-                    hits.append(CanaryHit(c.value, c.slot, "ingest", c.request_id, f"span:{s.span_id}:{loc}", at))
+            found: dict[Canary, int] = {}
+            for m in _CANARY_TOKEN.finditer(text):
+                for c in tokens.get(m.group(0), ()):
+                    found.setdefault(c, m.start())
+            for c in odd:
+                if (at := text.find(c.value)) >= 0:
+                    found[c] = at
+            hits += [CanaryHit(c.value, c.slot, "ingest", c.request_id, f"span:{s.span_id}:{loc}", at)
+                     for c, at in found.items()]
     return hits
 
 
