@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -27,9 +28,14 @@ def _run(argv: list[str], cwd: Path, timeout: float = 300) -> subprocess.Complet
 
 
 def test_a_non_editable_wheel_install_ships_scenarios_and_profiles_and_runs_baseline(tmp_path: Path) -> None:
-    wheels = tmp_path / "wheels"
+    wheels, source = tmp_path / "wheels", tmp_path / "source"
+    # A copy of what the wheel is built from, so the build leaves nothing in the working tree.
+    source.mkdir()
+    for part in ("pyproject.toml", "README.md", "testbed", "fake_providers", "fake_middleware", "scenarios", "profiles"):
+        copy = shutil.copytree if (ROOT / part).is_dir() else shutil.copy2
+        copy(ROOT / part, source / part, **({"ignore": shutil.ignore_patterns("__pycache__")} if copy is shutil.copytree else {}))
     built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels),
-                  str(ROOT)], tmp_path)
+                  str(source)], tmp_path)
     assert built.returncode == 0, built.stderr
     [wheel] = list(wheels.glob("*.whl"))
     target = tmp_path / "venv"

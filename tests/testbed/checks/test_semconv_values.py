@@ -107,5 +107,3 @@ def test_nothing_pairable_by_any_means_is_inconclusive_GW_04() -> None:
                          start_ns=evidence(1).journal[0].time_ns + 10**9)
     result = CHECK.run(replace(ev, journal=(replace(ev.journal[0], headers={}),)))
     assert result.outcome == "inconclusive" and "paired" in result.reason
-
-
