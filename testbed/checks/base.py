@@ -64,6 +64,7 @@ DESCRIPTIONS: dict[str, str] = {
     "metrics": "GenAI client metrics have the convention's shape and agree with the spans",
     "client-view": "the client's answer (finish reason, usage, streamed or not) is the provider's, translated",
     "duplicates": "no span arrives twice where no exporter kill excuses it",
+    "signals": "the ingest's topology, host and pod lookups and anomaly signals agree with the spans and faults",
     "hostile": "bad input gets a 4xx in the OpenAI error format, never a 5xx or a hang, and never stalls export",
 }
 """What each check verifies, in one line, for reports (RUN-03: shown with its judged counts)."""

@@ -20,7 +20,7 @@ from tests.testbed.checks.builders import evidence
 def test_registry_holds_every_check_with_spec_ids() -> None:
     assert set(REGISTRY) == {"semconv", "semconv-values", "gateway-spans", "streaming", "propagation",
                              "redaction", "loss", "isolation", "latency", "exporter", "metrics", "signals",
-                             "client-view"}
+                             "client-view", "hostile", "duplicates"}
     assert all(c.spec_ids and all("-" in s for s in c.spec_ids) for c in REGISTRY.values())
 
 
