@@ -6,15 +6,17 @@ Pairing through the provider journal needs an outbound ``traceparent``, which a 
 gateway may not send; a span stripped of its metadata must still be caught, so presence is judged
 on every GenAI span (selected by any ``gen_ai.*`` attribute, never by the one it may have lost).
 Agreement ties a span to the client record whose trace id it carries, when that trace holds
-exactly one successful GenAI span.
+exactly one successful GenAI span, or else through the span's upstream request (a certain
+pairing) and that request's tie to the client (header, trace id or the request's canaries).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-from testbed.checks.evidence import ClientRecord, SpanView
+from testbed.checks.correlate import entries_by_request, gateway_entries, matched_pairs
+from testbed.checks.evidence import ClientRecord, Evidence, SpanView
 from testbed.checks.result import FindingSink
 from testbed.checks.semconv_values import NORMALIZED, normalize_finish
 
@@ -31,8 +33,10 @@ def succeeded(span: SpanView) -> bool:
     return span.status_code != 2 and "error.type" not in span.attributes
 
 
-def check_kept_fields(spans: Iterable[SpanView], client: Sequence[ClientRecord], sink: FindingSink) -> dict[str, int]:
-    """Judge every successful GenAI span; returns the judged counts (spans, client answers)."""
+def check_kept_fields(spans: Iterable[SpanView], client: Sequence[ClientRecord], sink: FindingSink,
+                      tied: Mapping[str, ClientRecord] | None = None) -> dict[str, int]:
+    """Judge every successful GenAI span; returns the judged counts (spans, client answers).
+    ``tied`` maps span ids to the client record they answered when no trace id ties them."""
     judged = [s for s in spans if s.kind != 2 and is_genai(s) and succeeded(s)]
     for s in judged:
         embeddings = s.value("gen_ai.operation.name") == "embeddings"
@@ -43,14 +47,33 @@ def check_kept_fields(spans: Iterable[SpanView], client: Sequence[ClientRecord],
     by_trace: dict[str, list[SpanView]] = defaultdict(list)
     for s in judged:
         by_trace[s.trace_id].append(s)
-    compared = 0
+    answers = dict(tied or {})
     for r in client:
         mine = by_trace.get(r.trace_id or "", [])
-        if r.path != "gateway" or not r.ok or len(mine) != 1:
-            continue
-        compared += 1
-        _agrees(mine[0], r, sink)
+        if r.path == "gateway" and r.ok and len(mine) == 1:
+            answers[mine[0].span_id] = r
+    compared = 0
+    for s in judged:
+        r = answers.get(s.span_id)
+        if r is not None and r.ok:
+            compared += 1
+            _agrees(s, r, sink)
     return {"spans": len(judged), "answers": compared}
+
+
+def tie_spans_to_answers(ev: Evidence) -> dict[str, ClientRecord]:
+    """Span id -> the client request it answered, through the span's upstream request: a
+    certain pairing (never the weak model-and-time one) and the upstream request's tie to its
+    client request (correlation header, trace id or the request's canaries in the body). Only
+    the request's last successful upstream request answered it."""
+    clients = {r.correlation_id: r for r in ev.client if r.path == "gateway"}
+    owner: dict[int, ClientRecord] = {}
+    for rid, entries in entries_by_request(ev, gateway_entries(ev)).items():
+        ok = [e for e in entries if e.status < 400 and not e.mid_stream_error and e.error_type is None]
+        if ok and rid in clients:
+            owner[id(max(ok, key=lambda e: e.time_ns))] = clients[rid]
+    return {m.span.span_id: owner[id(m.entry)] for m in matched_pairs(ev)
+            if m.span is not None and m.entry is not None and not m.weak and id(m.entry) in owner}
 
 
 def _agrees(span: SpanView, r: ClientRecord, sink: FindingSink) -> None:

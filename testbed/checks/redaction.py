@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from testbed.checks.evidence import CONTENT_SLOTS, Canary, CanaryHit, Evidence, SpanView, TypedValue
-from testbed.checks.kept import check_kept_fields
+from testbed.checks.kept import check_kept_fields, tie_spans_to_answers
 from testbed.checks.result import CheckResult, FindingSink, conclude
 from testbed.checks.rules import Profile, load_profile
 
@@ -98,7 +98,7 @@ class RedactionCheck:
         reason = ""
         if st.exclude_request_data:
             check_content_names(evidence.spans, profile, sink)
-            kept = check_kept_fields(evidence.spans, evidence.client, sink)
+            kept = check_kept_fields(evidence.spans, evidence.client, sink, tie_spans_to_answers(evidence))
             judged.update(kept_spans=kept["spans"], client_answers=kept["answers"])
             if not evidence.canaries:
                 reason = "no canary was planted, so absence proves nothing (RED-01)"

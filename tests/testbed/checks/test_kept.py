@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from testbed.checks.evidence import Canary, Evidence
-from testbed.checks.kept import check_kept_fields
+from testbed.checks.kept import check_kept_fields, tie_spans_to_answers
 from testbed.checks.redaction import RedactionCheck
 from testbed.checks.result import FindingSink
 from tests.testbed.checks.builders import evidence, ids, with_span_attrs
@@ -63,3 +63,17 @@ def test_raw_and_normalized_span_finish_reasons_both_agree_with_the_client() -> 
     sink = FindingSink("redaction")
     check_kept_fields(ev.spans, ev.client, sink)
     assert sink.findings == []
+
+
+def test_a_span_in_another_trace_is_tied_to_its_answer_through_its_upstream_request() -> None:
+    """The gateway restarted the trace: the span is still tied to the client by the provider's
+    response id (span -> upstream request) and the correlation header (upstream -> client)."""
+    ev = evidence(1, exclude_request_data=True)
+    spans = tuple(replace(s, trace_id="f" * 32) for s in ev.spans)
+    ev = replace(ev, spans=spans, journal=tuple(replace(e, headers={"x-testbed-correlation-id": "req-0"})
+                                                 for e in ev.journal))
+    tied = tie_spans_to_answers(ev)
+    assert [r.correlation_id for r in tied.values()] == ["req-0"]
+    told_otherwise = replace(ev, client=tuple(replace(c, completion_tokens=99) for c in ev.client))
+    result = RedactionCheck().run(on(told_otherwise))
+    assert ("RED-02", "violation") in ids(result) and result.judged["client_answers"] == 1
