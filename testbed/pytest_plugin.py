@@ -44,6 +44,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from testbed.stack_handles import GatewayHandle, StackHandle
+
 if TYPE_CHECKING:
     from fake_middleware.model import StoredSpan
     from fake_middleware.threaded import ThreadedMiddleware
@@ -183,80 +185,6 @@ def _state(config: pytest.Config) -> _State:
 @pytest.fixture(scope="session")
 def testbed_session(pytestconfig: pytest.Config) -> RunSession:
     return _state(pytestconfig).open()
-
-
-@dataclass(frozen=True)
-class GatewayHandle:
-    """The gateway under test as a test uses it; the URL is read live (a restart may change it)."""
-
-    session: RunSession
-
-    @property
-    def name(self) -> str:
-        return str(self.session.gut.name)
-
-    @property
-    def base_url(self) -> str:
-        return str(self.session.gut.base_url)
-
-    @property
-    def openai_base_url(self) -> str:
-        """What an OpenAI SDK takes as ``base_url`` as it is."""
-        return f"{self.base_url}/v1"
-
-    @property
-    def api_key(self) -> str:
-        return str(self.session.gut.api_key)
-
-
-@dataclass(frozen=True)
-class StackHandle:
-    """Where the session's parts are, and the ingest's spans with a wait on arrival."""
-
-    session: RunSession
-
-    @property
-    def stack(self) -> Any:
-        return self.session.stack
-
-    @property
-    def middleware_url(self) -> str:
-        return self.session.middleware_url
-
-    @property
-    def middleware_api_key(self) -> str:
-        return str(self.session.stack.settings.middleware_api_key)
-
-    @property
-    def providers_url(self) -> str:
-        return str(self.session.stack.providers.url)
-
-    @property
-    def openai_base_url(self) -> str:
-        return GatewayHandle(self.session).openai_base_url
-
-    @property
-    def gateway_api_key(self) -> str:
-        return GatewayHandle(self.session).api_key
-
-    def spans(self, trace_id: str | None = None) -> list[dict[str, Any]]:
-        """Spans stored at the ingest (the query API's JSON form), optionally of one trace."""
-        query = f"?trace_id={trace_id}" if trace_id else ""
-        with urllib.request.urlopen(f"{self.middleware_url}/api/v1/spans{query}", timeout=30) as resp:
-            return list(json.load(resp)["spans"])
-
-    def wait_for_spans(self, trace_id: str | None = None, count: int = 1, timeout: float = 30.0) -> list[dict[str, Any]]:
-        """Wait (a condition with a deadline, RUN-04) until ``count`` spans of the trace are stored."""
-        from testbed.waiting import wait_until
-
-        found: list[dict[str, Any]] = []
-
-        def enough() -> bool:
-            found[:] = self.spans(trace_id)
-            return len(found) >= count
-
-        wait_until(enough, timeout, what=f"{count} span(s){f' of trace {trace_id}' if trace_id else ''}")
-        return list(found)
 
 
 @pytest.fixture(scope="session")
