@@ -19,8 +19,10 @@ healthy windows; a window with at least ``min_samples`` spans, judged against at
   ``finish_rise`` above its baseline share, with at least 3 such spans.
 
 A window that fires stays out of the baseline, so a long incident keeps firing instead of
-becoming normal. Every signal carries its statistic, threshold, baseline and sample trace ids, and
-an explanation in words.
+becoming normal. Durations and statuses are read from every span; output tokens and finish reasons
+(the costly attribute scan) from at most ``detail_samples`` spans per subject and window, which is
+plenty for a mean and a share and keeps the ingest's throughput (bench/ingest_bench.py). Every
+signal carries its statistic, threshold, baseline and sample trace ids, and an explanation in words.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class DetectorSettings:
     token_ratio: float = 1.5
     error_rise: float = 0.25
     finish_rise: float = 0.3
+    detail_samples: int = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,8 @@ class Observation:
     finish_reasons: tuple[str, ...]
     trace_id: str
     key: bytes
+    detailed: bool = True
+    """False when tokens and finish reasons were not read (the window had its samples already)."""
 
 
 @dataclass(slots=True)
@@ -73,13 +78,18 @@ class _Window:
     tokens: list[int] = field(default_factory=list)
     finishes: Counter[str] = field(default_factory=Counter)
     trace_ids: list[str] = field(default_factory=list)
+    detailed: int = 0
+    keys: set[bytes] = field(default_factory=set)
+    """Span keys in this window: a duplicate has the same end time, so it lands here again."""
 
     def add(self, o: Observation) -> None:
         self.durations_ns.append(o.duration_ns)
         self.errors += o.failed
-        if o.output_tokens is not None:
-            self.tokens.append(o.output_tokens)
-        self.finishes.update(set(o.finish_reasons))
+        if o.detailed:
+            self.detailed += 1
+            if o.output_tokens is not None:
+                self.tokens.append(o.output_tokens)
+            self.finishes.update(set(o.finish_reasons))
         if len(self.trace_ids) < 5:
             self.trace_ids.append(o.trace_id)
 
@@ -92,7 +102,7 @@ class _Window:
         return {"median_ms": statistics.median(self.durations_ns) / 1e6,
                 "mean_tokens": statistics.fmean(self.tokens) if self.tokens else None,
                 "error_rate": self.errors / n,
-                "finish_shares": {r: c / n for r, c in self.finishes.items()}}
+                "finish_shares": {r: c / self.detailed for r, c in self.finishes.items()} if self.detailed else {}}
 
 
 def _robust(values: list[float]) -> tuple[float, float]:
@@ -111,26 +121,73 @@ class AnomalyDetector:
     def reset(self) -> None:
         self._open: dict[Subject, dict[int, _Window]] = {}
         self._baselines: dict[Subject, deque[dict[str, Any]]] = {}
-        self._seen: set[bytes] = set()
         self._closed_before: dict[Subject, int] = {}
         self.watermark_ns = 0
+        self._closed_to = 0
         self.signals: list[dict[str, Any]] = []
         self.windows_judged = 0
         self.late = 0
 
+    def window(self, subject: Subject, end_ns: int, key: bytes) -> _Window | None:
+        """The open window a new span belongs to; None for a duplicate or a late span."""
+        start = end_ns // self.window_ns * self.window_ns
+        windows = self._open.get(subject)
+        if windows is None:
+            windows = self._open[subject] = {}
+        window = windows.get(start)
+        if window is None:
+            if start < self._closed_before.get(subject, 0):
+                self.late += 1  # its window was judged already
+                return None
+            window = windows[start] = _Window()
+        elif key in window.keys:
+            return None
+        window.keys.add(key)
+        if end_ns > self.watermark_ns:
+            self.watermark_ns = end_ns
+        return window
+
     def observe(self, observations: Iterable[Observation], now_ns: int) -> None:
         """Add spans (a duplicate key is ignored), then judge the windows the stream has passed."""
         for o in observations:
-            if o.key in self._seen:
+            window = self.window(o.subject, o.end_ns, o.key)
+            if window is not None:
+                window.add(o)
+        self.advance(now_ns)
+
+    def observe_spans(self, spans: Iterable[Any], now_ns: int) -> None:
+        """:meth:`observe` for stored spans, on the ingest's hot path: it reads the protobuf directly,
+        and tokens and finish reasons only while a window still wants samples."""
+        cap = self.settings.detail_samples
+        for span in spans:
+            pb = span.pb
+            if pb.kind != 3:
                 continue
-            self._seen.add(o.key)
-            start = o.end_ns // self.window_ns * self.window_ns
-            if start < self._closed_before.get(o.subject, 0):
-                self.late += 1  # its window was judged already
+            values = _subject_values(pb.attributes)
+            if values is None:
                 continue
-            self._open.setdefault(o.subject, {}).setdefault(start, _Window()).add(o)
-            self.watermark_ns = max(self.watermark_ns, o.end_ns)
-        self.close_until(self.watermark_ns - self.settings.grace_windows * self.window_ns, now_ns)
+            end = pb.end_time_unix_nano
+            window = self.window((span.service, values[1], values[0]), end, span.store_key)
+            if window is None:
+                continue
+            window.durations_ns.append(end - pb.start_time_unix_nano)
+            window.errors += pb.status.code == 2
+            if len(window.trace_ids) < 5:
+                window.trace_ids.append(pb.trace_id.hex())
+            if window.detailed < cap:
+                window.detailed += 1
+                tokens, finishes = _details(pb.attributes)
+                if tokens is not None:
+                    window.tokens.append(tokens)
+                window.finishes.update(set(finishes))
+        self.advance(now_ns)
+
+    def advance(self, now_ns: int) -> None:
+        """Judge the windows the stream has moved ``grace_windows`` past."""
+        limit = self.watermark_ns - self.settings.grace_windows * self.window_ns
+        if limit // self.window_ns != self._closed_to:  # only when the stream crossed a window boundary
+            self._closed_to = limit // self.window_ns
+            self.close_until(limit, now_ns)
 
     def close_until(self, limit_ns: int, now_ns: int) -> None:
         """Judge every open window that ends at or before ``limit_ns``, oldest first."""
@@ -208,14 +265,26 @@ class AnomalyDetector:
         return out
 
 
-def observation(span: Any) -> Observation | None:
-    """The detector's view of a stored span; None unless it is a GenAI CLIENT span."""
-    if span.kind != 3 or span.attr("gen_ai.operation.name") is None:
+_SUBJECT_KEYS: Final = ("gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model")
+_DETAIL_KEYS: Final = frozenset({"gen_ai.usage.output_tokens", "gen_ai.response.finish_reasons"})
+
+
+def _subject_values(attributes: Any) -> tuple[str, str] | None:
+    """(provider, model) of a GenAI span, or None. The reference exporter writes the three subject
+    keys first, so they are read by position; any other order falls back to a scan."""
+    head = attributes[:3]
+    if tuple(kv.key for kv in head) == _SUBJECT_KEYS:
+        return head[1].value.string_value, head[2].value.string_value
+    found = {kv.key: kv.value for kv in attributes if kv.key in _SUBJECT_KEYS}
+    if "gen_ai.operation.name" not in found:
         return None
-    tokens = span.attr("gen_ai.usage.output_tokens")
-    finishes = span.attr("gen_ai.response.finish_reasons")
-    subject = (span.service, str(span.attr("gen_ai.request.model") or ""), str(span.attr("gen_ai.provider.name") or ""))
-    return Observation(subject, span.end_ns, span.duration_ns, span.status_code == 2,
-                       tokens if isinstance(tokens, int) and not isinstance(tokens, bool) else None,
-                       tuple(str(f) for f in finishes) if isinstance(finishes, list) else (),
-                       span.trace_id, span.store_key)
+    provider, model = found.get("gen_ai.provider.name"), found.get("gen_ai.request.model")
+    return (provider.string_value if provider is not None else "", model.string_value if model is not None else "")
+
+
+def _details(attributes: Any) -> tuple[int | None, tuple[str, ...]]:
+    found = {kv.key: kv.value for kv in attributes if kv.key in _DETAIL_KEYS}
+    t = found.get("gen_ai.usage.output_tokens")
+    tokens = t.int_value if t is not None and t.WhichOneof("value") == "int_value" else None
+    f = found.get("gen_ai.response.finish_reasons")
+    return tokens, tuple(v.string_value for v in f.array_value.values) if f is not None else ()

@@ -118,6 +118,7 @@ class StoredSpan:
         """trace_id + span_id bytes: the duplicate key (LOSS-03)."""
         self._attributes: dict[str, dict[str, Any]] | None = None
 
+    pb = property(lambda self: self._pb, doc="the protobuf Span, for hot paths that read a few fields; never mutate")
     trace_id = property(lambda self: self._pb.trace_id.hex(), doc="lowercase hex")
     span_id = property(lambda self: self._pb.span_id.hex(), doc="lowercase hex")
     parent_span_id = property(lambda self: self._pb.parent_span_id.hex(), doc="lowercase hex, '' for a root")

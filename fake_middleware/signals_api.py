@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from aiohttp import web
 
-from fake_middleware.anomaly import KINDS, AnomalyDetector, observation
+from fake_middleware.anomaly import KINDS, AnomalyDetector
 from fake_middleware.keys import DETECTOR
 
 _PARAMS = frozenset({"kind", "since_ns"})
@@ -20,9 +20,7 @@ _PARAMS = frozenset({"kind", "since_ns"})
 
 def observe_spans(detector: AnomalyDetector, spans: Iterable[object]) -> None:
     """Hand stored spans to the detector (the ingest calls this after storing them)."""
-    found = [o for o in (observation(s) for s in spans) if o is not None]
-    if found:
-        detector.observe(found, time.time_ns())
+    detector.observe_spans(spans, time.time_ns())
 
 
 async def get_signals(request: web.Request) -> web.Response:

@@ -4,6 +4,7 @@ late spans are handled; the signals are served on ``/api/v1/signals`` and cleare
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 
@@ -116,3 +117,12 @@ async def test_signals_are_served_with_their_evidence_and_cleared_by_reset(mw: M
         assert resp.status == 200
     async with http.get(mw.url + "/api/v1/signals") as resp:
         assert (await resp.json())["signals"] == []
+
+
+def test_only_a_sample_of_each_window_has_its_tokens_read_and_shares_use_that_sample() -> None:
+    d = AnomalyDetector()
+    spans = [obs(100 * S + i, finish="length" if i % 2 else "stop") for i in range(100)]
+    d.observe([dataclasses.replace(o, detailed=i < 32) for i, o in enumerate(spans)], 0)
+    (window,) = d._open[SUBJECT].values()
+    assert window.detailed == 32 and len(window.durations_ns) == 100
+    assert window.stats()["finish_shares"]["length"] == 0.5
