@@ -2,9 +2,9 @@
 
 Decodes the ingest benchmark's batches (512 spans, half of them GenAI CLIENT spans) into stored
 spans once, then times ``AnomalyDetector.observe_spans`` over them, and the decoding itself for
-scale. One process, no network; on a shared machine the figures move with the neighbours' load. Target: at least
-100,000 spans/s through the detector, so it takes at most a fifth of the ingest's 50,000 spans/s
-budget (bench/ingest_bench.py).
+scale. One process, no network; on a shared machine the figures move with the neighbours' load.
+Target: at least 100,000 spans/s through the detector, so it takes at most a fifth of the
+ingest's 50,000 spans/s budget (bench/ingest_bench.py).
 
     python bench/anomaly_bench.py [--batches 200]
 
