@@ -28,6 +28,8 @@ class InstrumentRule:
     unit: str
     boundaries: tuple[float, ...]
     required: tuple[str, ...] = ()
+    bucket_severity: str = "violation"
+    """``warning`` where the bucket list is this project's reading rather than the file's text."""
 
 
 SEMCONV_INSTRUMENTS: Final[Mapping[str, InstrumentRule]] = {
@@ -35,8 +37,9 @@ SEMCONV_INSTRUMENTS: Final[Mapping[str, InstrumentRule]] = {
         "MET-01", "s", CLIENT_DURATION_BUCKETS, ("gen_ai.operation.name", "gen_ai.provider.name")),
     "gen_ai.client.token.usage": InstrumentRule(
         "MET-02", "{token}", TOKEN_BUCKETS, ("gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.token.type")),
+    # Streaming client instrument: judged with the client duration buckets, a warning only.
     "gen_ai.client.operation.time_to_first_chunk": InstrumentRule(
-        "MET-03", "s", CLIENT_DURATION_BUCKETS, ("gen_ai.operation.name", "gen_ai.provider.name")),
+        "MET-03", "s", CLIENT_DURATION_BUCKETS, ("gen_ai.operation.name", "gen_ai.provider.name"), "warning"),
     "gen_ai.server.request.duration": InstrumentRule(
         "MET-03", "s", CLIENT_DURATION_BUCKETS, ("gen_ai.operation.name", "gen_ai.provider.name")),
     "gen_ai.server.time_to_first_token": InstrumentRule(

@@ -84,7 +84,8 @@ def check_instruments(points: Iterable[MetricPoint], sink: FindingSink) -> None:
         def once(what: str, *args: object, **kw: object) -> None:
             if (p.name, what) not in seen:
                 seen.add((p.name, what))
-                sink.add(rule.spec_id, "violation", *args, metric=p.name, **kw)  # type: ignore[arg-type]
+                severity = rule.bucket_severity if what == "buckets" else "violation"
+                sink.add(rule.spec_id, severity, *args, metric=p.name, **kw)  # type: ignore[arg-type]
         if p.type != "histogram":
             once("type", "type", f"{p.name} is a {p.type}, not a histogram", expected="histogram", actual=p.type)
             continue

@@ -164,3 +164,14 @@ def test_a_killed_exporters_lost_measurements_are_a_warning_but_extra_ones_a_vio
     assert any(f.spec_id == "MET-04" and f.severity == "warning" for f in result.findings)
     more = dataclasses.replace(ev, spans=ev.spans[:-1])
     assert violations(more, "MET-04")
+
+
+def test_other_buckets_on_the_streaming_client_instrument_are_only_a_warning() -> None:
+    ev = chain()
+    ttfc = "gen_ai.client.operation.time_to_first_chunk"
+    assert any(p.name == ttfc for p in ev.metrics)
+    other = [dataclasses.replace(p, explicit_bounds=(1.0,), bucket_counts=(p.count, 0)) if p.name == ttfc else p
+             for p in ev.metrics]
+    result = MetricsCheck().run(with_points(ev, other))
+    assert any(f.spec_id == "MET-03" and f.severity == "warning" for f in result.findings)
+    assert result.outcome == "passed"
