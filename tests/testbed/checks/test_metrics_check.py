@@ -175,3 +175,12 @@ def test_other_buckets_on_the_streaming_client_instrument_are_only_a_warning() -
     result = MetricsCheck().run(with_points(ev, other))
     assert any(f.spec_id == "MET-03" and f.severity == "warning" for f in result.findings)
     assert result.outcome == "passed"
+
+
+def test_a_gateway_under_test_with_only_other_metrics_is_not_applicable_unless_they_leak() -> None:
+    ev = chain(reference=False)
+    other = [dataclasses.replace(p, name="http.server.request.duration") for p in ev.metrics]
+    assert MetricsCheck().run(with_points(ev, other)).outcome == "not_applicable"
+    leaky = [dataclasses.replace(p, attributes={**p.attributes, "gw.correlation_id": TypedValue("string", "c")})
+             for p in other]
+    assert MetricsCheck().run(with_points(ev, leaky)).outcome == "failed"
