@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -297,18 +298,23 @@ def _strings(tv: TypedValue) -> Iterator[str]:
 
 
 def _by_model_time(spans: list[SpanView], entries: list[JournalEntry]) -> _Step:
-    """Weak: same model, the entry's arrival within the span's window; nearest start wins."""
-    free = list(entries)
+    """Weak: same model, the entry's arrival within the span's window; nearest start wins. Entries
+    are searched by time (bisect), so a large unpaired remainder stays cheap."""
+    free = sorted(entries, key=lambda e: e.time_ns)
+    times = [e.time_ns for e in free]
+    used: set[int] = set()
     found: list[Match] = []
     rest: list[SpanView] = []
     for s in sorted(spans, key=lambda x: x.start_ns):
-        models = {v for v in (s.value("gen_ai.request.model"), s.value("gen_ai.response.model")) if isinstance(v, str)}
-        cands = [e for e in free if (not models or e.model in models or e.response_model in models)
-                 and s.start_ns - WINDOW_SLACK_NS <= e.time_ns <= s.end_ns + WINDOW_SLACK_NS]
+        models = {s.value("gen_ai.request.model"), s.value("gen_ai.response.model")} - {None}
+        lo = bisect_left(times, s.start_ns - WINDOW_SLACK_NS)
+        hi = bisect_right(times, s.end_ns + WINDOW_SLACK_NS)
+        cands = [i for i in range(lo, hi) if i not in used
+                 and (not models or free[i].model in models or free[i].response_model in models)]
         if not cands:
             rest.append(s)
             continue
-        best = min(cands, key=lambda e: abs(e.time_ns - s.start_ns))
-        free = [e for e in free if e is not best]
-        found.append(Match(s, best, "model_time"))
-    return found, rest, free
+        best = min(cands, key=lambda i: abs(times[i] - s.start_ns))
+        used.add(best)
+        found.append(Match(s, free[best], "model_time"))
+    return found, rest, [e for i, e in enumerate(free) if i not in used]
