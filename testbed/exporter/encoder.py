@@ -48,8 +48,10 @@ def any_value(value: AttrValue) -> AnyValue:
     raise TypeError(f"unsupported attribute value type {type(value).__name__}")
 
 
-def _check_id(value: str | None, size: int, what: str) -> None:
+def _check_id(value: str | None, size: int, what: str, *, required: bool = False) -> None:
     if value is None:
+        if required:
+            raise ValueError(f"{what}: missing")
         return
     if not isinstance(value, str) or len(value) != size * 2 or value.strip("0123456789abcdefABCDEF"):
         raise ValueError(f"{what}: not {size} bytes of hex")
@@ -73,14 +75,21 @@ def validate(records: Iterable[SpanRecord]) -> None:
     """Raise ValueError if a record cannot be encoded (checked once per bus message, so one bad
     message is terminated alone instead of failing the batch it would join)."""
     for record in records:
-        _check_id(record.trace_id, 16, "trace_id")
-        _check_id(record.span_id, 8, "span_id")
+        _check_id(record.trace_id, 16, "trace_id", required=True)
+        _check_id(record.span_id, 8, "span_id", required=True)
         _check_id(record.parent_span_id, 8, "parent_span_id")
         for link in record.links:
-            _check_id(link.trace_id, 16, "link trace_id")
-            _check_id(link.span_id, 8, "link span_id")
-        if not isinstance(record.name, str) or not isinstance(record.trace_state or "", str):
-            raise ValueError("span name and trace state must be strings")
+            _check_id(link.trace_id, 16, "link trace_id", required=True)
+            _check_id(link.span_id, 8, "link span_id", required=True)
+        texts = (record.name, record.trace_state or "", record.status_message, record.scope.name, record.scope.version)
+        if not all(isinstance(t, str) for t in texts):
+            raise ValueError("span name, trace state, status message and scope must be strings")
+        for number in (record.kind, record.status_code):
+            if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number < 2**31:
+                raise ValueError("span kind and status code must be small integers")
+        for link in record.links:
+            if not isinstance(link.trace_state or "", str):
+                raise ValueError("link trace state must be a string")
         for attrs in (record.attributes, record.resource):
             for key, value in attrs.items():
                 _check_value(value, key)
