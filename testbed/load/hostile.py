@@ -97,10 +97,9 @@ def _chat(model: str, content: object) -> dict[str, object]:
 
 def _body(kind: str, models: Models) -> tuple[bytes, dict[str, str]]:
     """Body bytes and extra headers of one kind (pure)."""
-    if kind == "lone_surrogate":
-        return b'{"model": "%s", "messages": [{"role": "user", "content": "a \\ud800 b"}]}' % models.openai.encode(), {}
-    if kind == "encoded_surrogate":
-        return b'{"model": "%s", "messages": [{"role": "user", "content": "a \xed\xa0\x80 b"}]}' % models.openai.encode(), {}
+    if kind in ("lone_surrogate", "encoded_surrogate"):
+        text = b"a \\ud800 b" if kind == "lone_surrogate" else b"a \xed\xa0\x80 b"  # JSON escape / raw bytes
+        return b'{"model": "%s", "messages": [{"role": "user", "content": "%s"}]}' % (models.openai.encode(), text), {}
     if kind == "deep_json":
         return b"[" * DEEP + b"]" * DEEP, {}
     if kind == "wrong_type_anthropic":
