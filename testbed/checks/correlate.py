@@ -306,7 +306,7 @@ def _by_model_time(spans: list[SpanView], entries: list[JournalEntry]) -> _Step:
     found: list[Match] = []
     rest: list[SpanView] = []
     for s in sorted(spans, key=lambda x: x.start_ns):
-        models = {s.value("gen_ai.request.model"), s.value("gen_ai.response.model")} - {None}
+        models = {v for v in (s.value("gen_ai.request.model"), s.value("gen_ai.response.model")) if isinstance(v, str)}
         lo = bisect_left(times, s.start_ns - WINDOW_SLACK_NS)
         hi = bisect_right(times, s.end_ns + WINDOW_SLACK_NS)
         cands = [i for i in range(lo, hi) if i not in used
