@@ -36,6 +36,7 @@ NAME = "metrics"
 SPEC_IDS = ("MET-01", "MET-02", "MET-03", "MET-04", "MET-05", "MET-06")
 DURATION = "gen_ai.client.operation.duration"
 TOKEN_USAGE = "gen_ai.client.token.usage"
+TIME_TO_FIRST_CHUNK = "gen_ai.client.operation.time_to_first_chunk"
 TOKEN_KEYS = {"input": "gen_ai.usage.input_tokens", "output": "gen_ai.usage.output_tokens"}
 PER_REQUEST_KEYS = frozenset({"gen_ai.response.id", "gw.correlation_id", "gen_ai.conversation.id", "trace_id",
                               "span_id", "http.request.id", "user.id", "enduser.id", "gen_ai.request.seed"})
@@ -99,6 +100,9 @@ def check_instruments(points: Iterable[MetricPoint], sink: FindingSink) -> None:
         missing = [k for k in rule.required if k not in p.attributes]
         if missing:
             once("required", "missing", f"{p.name} lacks required attribute(s) {missing}", attribute=", ".join(missing))
+        if "server.address" in p.attributes and "server.port" not in p.attributes:
+            once("server.port", "missing", f"{p.name} has server.address without server.port (conditionally "
+                 "required)", attribute="server.port")
         token_type = p.value("gen_ai.token.type")
         if p.name == TOKEN_USAGE and token_type is not None and token_type not in TOKEN_KEYS:
             once("token.type", "value", f"gen_ai.token.type={token_type!r} is not input or output",
@@ -180,6 +184,7 @@ def check_consistency(points: Sequence[MetricPoint], spans: Sequence[SpanView], 
                  f"{failed} failed operations in the metric, {failed_spans} in spans",
                  metric=DURATION, attribute="error.type", expected=failed_spans, actual=failed)
     _tokens(totals.values(), spans, sink, killed)
+    _first_chunks(totals.values(), spans, sink, killed)
     if not killed:
         _distribution(durations, spans, sink)
     return len(spans)
@@ -205,6 +210,19 @@ def _tokens(totals: Iterable[MetricPoint], spans: Sequence[SpanView], sink: Find
             sink.add("MET-04", _severity(total, want, killed), "value",
                      f"{token_type} token sum {total} differs from the spans' {want}",
                      metric=TOKEN_USAGE, attribute=key, expected=want, actual=total)
+
+
+def _first_chunks(totals: Iterable[MetricPoint], spans: Sequence[SpanView], sink: FindingSink, killed: bool) -> None:
+    """gen-ai-metrics.md: time_to_first_chunk SHOULD be reported for streaming calls and SHOULD NOT
+    be reported otherwise (an extension of MET-03, hence warnings)."""
+    counts = [t.count for t in totals if t.name == TIME_TO_FIRST_CHUNK]
+    if not counts:
+        return
+    streamed = sum(1 for s in spans if s.value("gen_ai.request.stream") is True
+                   and "gen_ai.response.time_to_first_chunk" in s.attributes)
+    if sum(counts) > streamed or (sum(counts) < streamed and not killed):
+        sink.add("MET-03", "warning", "value", f"{TIME_TO_FIRST_CHUNK} counts {sum(counts)} calls for {streamed} "
+                 "streamed spans with a first chunk", metric=TIME_TO_FIRST_CHUNK, expected=streamed, actual=sum(counts))
 
 
 def _distribution(durations: Sequence[MetricPoint], spans: Sequence[SpanView], sink: FindingSink) -> None:

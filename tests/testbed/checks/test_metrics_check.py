@@ -184,3 +184,19 @@ def test_a_gateway_under_test_with_only_other_metrics_is_not_applicable_unless_t
     leaky = [dataclasses.replace(p, attributes={**p.attributes, "gw.correlation_id": TypedValue("string", "c")})
              for p in other]
     assert MetricsCheck().run(with_points(ev, leaky)).outcome == "failed"
+
+
+def test_server_address_without_server_port_is_a_violation_met_01() -> None:
+    ev = chain()
+    portless = [dataclasses.replace(p, attributes={k: v for k, v in p.attributes.items() if k != "server.port"})
+                for p in ev.metrics]
+    assert any("server.port" in m for m in violations(with_points(ev, portless), "MET-01"))
+
+
+def test_first_chunk_times_for_calls_that_did_not_stream_are_a_warning_met_03() -> None:
+    ev = chain()
+    ttfc = "gen_ai.client.operation.time_to_first_chunk"
+    doubled = [dataclasses.replace(p, count=p.count * 2, bucket_counts=tuple(c * 2 for c in p.bucket_counts))
+               if p.name == ttfc else p for p in ev.metrics]
+    result = MetricsCheck().run(with_points(ev, doubled))
+    assert any(f.spec_id == "MET-03" and f.severity == "warning" and "streamed" in f.message for f in result.findings)
