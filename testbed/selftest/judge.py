@@ -114,13 +114,14 @@ def judge_clean(scenario: str, run: RunView, targets: Iterable[str]) -> CleanJud
 
 
 def _why(run: RunView, check: str) -> str:
+    """The first violation of a failed check, else the check's reason."""
     for r in run.results:
         if r.check == check:
-            if r.reason:
-                return f" ({r.reason})"
             worst = [f for f in r.findings if f.severity == "violation"]
             if worst:
                 return f" ({worst[0].spec_id}: {worst[0].message})"
+            if r.reason:
+                return f" ({r.reason})"
     return ""
 
 
@@ -135,18 +136,21 @@ def judge_defect(defect: Defect, run: RunView, clean: RunView, switch: str = "")
         return Catch(defect, "invisible", outcome, None, collateral, reason, switch)
     floor = SEVERITY_RANK[defect.severity]
     baseline = {(f.spec_id, f.severity) for f in clean.findings(defect.check)}
-    hits = sorted((f for f in run.findings(defect.check)
-                   if f.spec_id in defect.spec_ids and SEVERITY_RANK[f.severity] >= floor
-                   and (f.spec_id, f.severity) not in baseline), key=lambda f: -SEVERITY_RANK[f.severity])
+    cited = [f for f in run.findings(defect.check) if f.spec_id in defect.spec_ids and SEVERITY_RANK[f.severity] >= floor]
+    hits = sorted((f for f in cited if (f.spec_id, f.severity) not in baseline), key=lambda f: -SEVERITY_RANK[f.severity])
+    if hits and (defect.severity == "warning" or outcome == "failed"):
+        status: CatchStatus = "warned" if defect.severity == "warning" else "caught"
+        return Catch(defect, status, outcome, hits[0], collateral, switch=switch)
+    return Catch(defect, "missed", outcome, None, collateral, _miss_reason(defect, outcome, cited, hits), switch)
+
+
+def _miss_reason(defect: Defect, outcome: str, cited: list[Finding], hits: list[Finding]) -> str:
     ids = ", ".join(defect.spec_ids)
-    if defect.severity == "warning":
-        if hits:
-            return Catch(defect, "warned", outcome, hits[0], collateral, switch=switch)
-        return Catch(defect, "missed", outcome, None, collateral, f"no warning citing {ids}", switch)
-    if hits and outcome == "failed":
-        return Catch(defect, "caught", outcome, hits[0], collateral, switch=switch)
-    reason = f"{defect.check} is {outcome}" + ("" if hits else f" with no unsuppressed violation citing {ids}")
-    return Catch(defect, "missed", outcome, hits[0] if hits else None, collateral, reason, switch)
+    if hits:
+        return f"{defect.check} is {outcome} although it cites {ids}"
+    if cited:
+        return f"{defect.check} is {outcome}, but the clean run earns the same {ids} findings, which proves nothing"
+    return f"{defect.check} is {outcome} with no unsuppressed {defect.severity} citing {ids}"
 
 
 def _carrying(run: RunView, switch: str) -> int:

@@ -78,6 +78,17 @@ def test_a_missed_defect_says_why_and_names_collateral_failures() -> None:
     assert catch.collateral == ("semconv",)
     invisible = judge_defect(USAGE, RunView((failed("semconv-values", "SEM-09"),), tags={"": 2}), CLEAN)
     assert "2 of 2 spans lack testbed.defects=wrong_usage" in invisible.reason
+    same = RunView((failed("semconv-values", "SEM-09"),), tags={"": 4})
+    echoed = judge_defect(USAGE, RunView((failed("semconv-values", "SEM-09"),), tags=ON), same)
+    assert "the clean run earns the same SEM-09 findings" in echoed.reason
+    silent = judge_defect(KIND, RunView((result("semconv", "passed"),), tags=KIND_ON), CLEAN)
+    assert silent.reason == "semconv is passed with no unsuppressed warning citing SEM-02"
+
+
+def test_a_failed_clean_check_is_explained_by_its_violation_before_its_reason() -> None:
+    run = RunView((result("isolation", "failed", finding("isolation", "ISO-01"), reason="lag"),), tags={"": 2})
+    assert judge_clean("isolation", run, {"isolation"}).problems == (
+        "isolation is failed on the clean gateway (ISO-01: ISO-01 broke)",)
 
 
 def test_a_graded_switch_must_be_visible_under_its_full_spelling() -> None:

@@ -49,4 +49,14 @@ def test_a_selftest_run_catches_wrong_usage_and_passes_the_clean_gateway() -> No
     assert done.returncode == 0, done.stdout + done.stderr
     row = next(line for line in done.stdout.splitlines() if line.startswith("wrong_usage"))
     assert " caught " in row and " failed " in row and "SEM-09 violation" in row
-    assert "1/1 defects caught, 1/1 clean runs sound" in done.stdout
+    assert "1/1 defects caught, 0/0 warned, 1/1 clean runs passed" in done.stdout
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_a_leak_only_the_ingest_sees_is_caught_by_red_01_with_a_clean_bus() -> None:
+    done = subprocess.run([sys.executable, "-m", "testbed", "selftest", "--defect", "leak_content_at_ingest"],
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout + done.stderr
+    row = next(line for line in done.stdout.splitlines() if line.startswith("leak_content_at_ingest"))
+    assert " both " in row and " caught " in row and "RED-01 violation" in row
