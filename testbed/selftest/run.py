@@ -7,7 +7,9 @@ scenario with that one defect switched on (only the component concerned is resta
 goes through the runner's own ``run_scenario``, so the evidence, checks and verdicts are exactly
 those of ``testbed run``. A defect run's drain is capped at :data:`DEFECT_DRAIN_S`, since some
 defects lose spans on purpose and would otherwise hold the drain to its full deadline. After each
-run the spans at the ingest are read back to confirm the defect was on (``testbed.defects``).
+run the spans at the ingest are read back to confirm the defect was on (``testbed.defects``), and
+after every switch the bus is left to settle (no event pending or unacked), so what a defect run
+left behind is not delivered into the next run's evidence.
 ``--sensitivity`` runs the graded ladders instead (RUN-07, :mod:`testbed.selftest.sensitivity`).
 
 ``selftest_main(argv)`` returns 0 only when every clean run is sound and every defect is caught
@@ -27,6 +29,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Final
 
+from testbed.bus import inspect as bus_inspect
 from testbed.errors import ConfigError
 from testbed.runner.cli_entry import select
 from testbed.runner.results import ScenarioOutcome
@@ -37,9 +40,12 @@ from testbed.selftest.judge import Catch, CleanJudgement, RunView, judge_clean, 
 from testbed.selftest.switches import refuse_inherited_switches, switch, with_grade
 from testbed.selftest.table import catalogue_table, clean_table, defect_table
 from testbed.selftest.visible import ingest_tags
+from testbed.waiting import wait_until_async
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFECT_DRAIN_S: Final = 8.0
+SETTLE_S: Final = 30.0
+"""How long a switch waits for the bus backlog of the previous run to be exported."""
 
 
 def view(out: ScenarioOutcome, tags: dict[str, int] | None = None) -> RunView:
@@ -73,6 +79,20 @@ async def open_selftest_session(first: Scenario) -> RunSession:
                                    first.stack.capture_content)
 
 
+async def switch_and_settle(sess: RunSession, defect: Defect | None, grade: str = "") -> None:
+    """Switch the defect (None: all off), then wait until the exporter has settled every event on
+    the bus: a defect run's drain is capped, and its leftovers must not reach the next run."""
+    await asyncio.to_thread(switch, sess, defect, grade)
+
+    async def settled() -> bool:
+        return not await bus_inspect.pending_events(sess.stack.nats_url)
+
+    try:
+        await wait_until_async(settled, SETTLE_S, what="the bus backlog")
+    except Exception:  # noqa: BLE001 - the next run still goes; its loss check will show any leftover
+        _line(f"{'':>12}  the bus still holds events after {SETTLE_S:.0f} s")
+
+
 def defect_variant(sc: Scenario) -> Scenario:
     return replace(sc, drain_timeout_s=min(sc.drain_timeout_s, DEFECT_DRAIN_S))
 
@@ -85,11 +105,11 @@ async def run_selftest(defects: Sequence[Defect], scenarios: Sequence[Scenario],
     catches: list[Catch] = []
     try:
         for sc, mine in steps:
-            await asyncio.to_thread(switch, sess, None)
+            await switch_and_settle(sess, None)
             clean = await run_one(sc, sess, run_id, "clean")
             cleans.append(judge_clean(sc.name, clean, {d.check for d in mine}))
             for d in mine:
-                await asyncio.to_thread(switch, sess, d)
+                await switch_and_settle(sess, d)
                 run = await run_one(defect_variant(sc), sess, run_id, d.name)
                 catches.append(judge_defect(d, run, clean, with_grade(d.name, "")))
     finally:

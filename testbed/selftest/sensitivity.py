@@ -28,18 +28,20 @@ from testbed.runner.scenario import Scenario
 from testbed.selftest.catalogue import Defect, by_name
 from testbed.selftest.grades import Ladder, finest, ladders_for, only_check, sized
 from testbed.selftest.judge import RunView, judge_defect
-from testbed.selftest.run import EXIT_FAILED, EXIT_OK, EXIT_USAGE, defect_variant, open_selftest_session, run_one
+from testbed.selftest.run import (
+    EXIT_FAILED, EXIT_OK, EXIT_USAGE, defect_variant, open_selftest_session, run_one, switch_and_settle,
+)
 from testbed.selftest.sensitivity_table import (
     LadderSummary, Trial, markdown_table, report_html, report_json, summarize, text_table,
 )
-from testbed.selftest.switches import refuse_inherited_switches, switch, with_grade
+from testbed.selftest.switches import refuse_inherited_switches, with_grade
 
 
 async def _ladder(lad: Ladder, shipped: Scenario, sess: RunSession, run_id: str, repeats: int) -> list[Trial]:
     defect: Defect = by_name([lad.defect])[0]
     sc = only_check(shipped, lad.check)
     trials: list[Trial] = []
-    await asyncio.to_thread(switch, sess, None)
+    await switch_and_settle(sess, None)
     largest = sized(sc, lad, finest(lad))
     clean = RunView()
     for i in range(repeats):
@@ -47,7 +49,7 @@ async def _ladder(lad: Ladder, shipped: Scenario, sess: RunSession, run_id: str,
         clean = clean if clean.results else run
         trials.append(Trial("", False, "error" if run.error else run.outcome(lad.check), "clean"))
     for grade, parsed in zip(lad.grades, lad.parsed()):
-        await asyncio.to_thread(switch, sess, defect, grade)
+        await switch_and_settle(sess, defect, grade)
         variant = defect_variant(sized(sc, lad, parsed))
         for i in range(repeats):
             label = f"{with_grade(defect.name, grade)} {i + 1}/{repeats}"
