@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import secrets
 import sys
 import tempfile
@@ -38,6 +39,7 @@ from testbed.runner.scenario import Scenario
 from testbed.selftest.catalogue import Defect, by_name
 from testbed.selftest.judge import Catch, CleanJudgement, RunView, judge_clean, judge_defect, passed
 from testbed.selftest.switches import refuse_inherited_switches, switch, with_grade
+from testbed.selftest.report import selftest_json
 from testbed.selftest.table import catalogue_table, clean_table, defect_table
 from testbed.selftest.visible import ingest_tags
 from testbed.waiting import wait_until_async
@@ -133,6 +135,23 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _finish(report: Path, run_id: str, cleans: list[CleanJudgement], catches: list[Catch], seconds: float) -> bool:
+    """Write the report, print both tables and the verdict line; the strict verdict."""
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(json.dumps(selftest_json(run_id, cleans, catches, seconds), indent=2) + "\n")
+    _line("")
+    _line(clean_table(cleans))
+    _line("")
+    _line(defect_table(catches))
+    ok = passed(cleans, catches)
+    strong = [c for c in catches if c.defect.severity == "violation"]
+    warned = [c for c in catches if c.defect.severity == "warning"]
+    _line(f"\ntestbed selftest: {'passed' if ok else 'FAILED'}: {sum(c.caught for c in strong)}/{len(strong)} "
+          f"defects caught, {sum(c.sound for c in warned)}/{len(warned)} warned, "
+          f"{sum(c.ok for c in cleans)}/{len(cleans)} clean runs passed ({seconds:.0f}s); report in {report}")
+    return ok
+
+
 def selftest_main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.sensitivity:
@@ -156,14 +175,5 @@ def selftest_main(argv: Sequence[str] | None = None) -> int:
     run_id = "selftest-" + time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
     started = time.monotonic()
     cleans, catches = asyncio.run(run_selftest(defects, scenarios, run_id))
-    ok = passed(cleans, catches)
-    _line("")
-    _line(clean_table(cleans))
-    _line("")
-    _line(defect_table(catches))
-    strong = [c for c in catches if c.defect.severity == "violation"]
-    warned = [c for c in catches if c.defect.severity == "warning"]
-    _line(f"\ntestbed selftest: {'passed' if ok else 'FAILED'}: {sum(c.caught for c in strong)}/{len(strong)} "
-          f"defects caught, {sum(c.sound for c in warned)}/{len(warned)} warned, "
-          f"{sum(c.ok for c in cleans)}/{len(cleans)} clean runs passed ({time.monotonic() - started:.0f}s)")
+    ok = _finish(Path(args.out) / run_id / "selftest.json", run_id, cleans, catches, time.monotonic() - started)
     return EXIT_OK if ok else EXIT_FAILED

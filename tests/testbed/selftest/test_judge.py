@@ -145,3 +145,20 @@ def test_the_selftest_passes_only_when_clean_runs_pass_violations_are_caught_and
     assert not passed([clean], [hit, silent])
     assert not passed([judge_clean("baseline", RunView(error="x"), set())], [hit])
     assert not passed([clean], [])
+
+
+def test_the_report_file_carries_the_strict_verdict_and_every_misss_reason() -> None:
+    from testbed.selftest.report import selftest_json
+
+    clean = judge_clean("baseline", CLEAN, {"semconv-values"})
+    miss = judge_defect(USAGE, RunView((result("semconv-values", "passed"),), tags=ON), CLEAN)
+    warned = judge_defect(KIND, RunView((result("semconv", "passed", finding("semconv", "SEM-02", "warning")),),
+                                        tags=KIND_ON), CLEAN)
+    doc = selftest_json("run-1", [clean], [miss, warned], 3.21)
+    assert doc["schema"] == "testbed.selftest/1" and doc["passed"] is False and doc["seconds"] == 3.2
+    assert doc["clean_runs"] == [{"scenario": "baseline", "passed": True, "outcomes": {
+        "semconv": "passed", "semconv-values": "passed", "loss": "passed"}, "problems": []}]
+    assert [(d["defect"], d["status"], d["sound"]) for d in doc["defects"]] == [
+        ("wrong_usage", "missed", False), ("wrong_span_kind", "warned", True)]
+    assert "no unsuppressed violation citing SEM-09" in doc["defects"][0]["reason"]
+    assert doc["defects"][1]["finding"]["spec_id"] == "SEM-02"

@@ -3,8 +3,10 @@ and one real run proving a defect is caught while the clean gateway passes."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -43,20 +45,22 @@ def test_the_plan_groups_scenarios_by_gateway_knobs_and_attaches_their_defects()
 
 @pytest.mark.e2e
 @pytest.mark.slow
-def test_a_selftest_run_catches_wrong_usage_and_passes_the_clean_gateway() -> None:
-    done = subprocess.run([sys.executable, "-m", "testbed", "selftest", "--defect", "wrong_usage"],
+def test_a_selftest_run_catches_wrong_usage_and_passes_the_clean_gateway(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "testbed", "selftest", "--defect", "wrong_usage", "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
     row = next(line for line in done.stdout.splitlines() if line.startswith("wrong_usage"))
     assert " caught " in row and " failed " in row and "SEM-09 violation" in row
     assert "1/1 defects caught, 0/0 warned, 1/1 clean runs passed" in done.stdout
+    report = json.loads(next(tmp_path.glob("selftest-*/selftest.json")).read_text())
+    assert report["passed"] and [d["status"] for d in report["defects"]] == ["caught"]
 
 
 @pytest.mark.e2e
 @pytest.mark.slow
-def test_a_leak_only_the_ingest_sees_is_caught_by_red_01_with_a_clean_bus() -> None:
-    done = subprocess.run([sys.executable, "-m", "testbed", "selftest", "--defect", "leak_content_at_ingest"],
-                          capture_output=True, text=True, timeout=240)
+def test_a_leak_only_the_ingest_sees_is_caught_by_red_01_with_a_clean_bus(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "testbed", "selftest", "--defect", "leak_content_at_ingest",
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
     row = next(line for line in done.stdout.splitlines() if line.startswith("leak_content_at_ingest"))
     assert " both " in row and " caught " in row and "RED-01 violation" in row
