@@ -56,12 +56,24 @@ def up_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> StackSe
     from testbed.runner.stack import StackSettings
 
     settings = StackSettings(exclude_request_data=args.exclude_request_data, behaviours_file=args.behaviours,
-                             host=args.host)
+                             host=args.host, nats_cluster=args.nats_cluster, gateways=args.gateways,
+                             exporters=args.exporters)
     if gateway_key := args.gateway_api_key or environ.get(GATEWAY_API_KEY_ENV):
         settings.gateway_api_key = gateway_key
     if middleware_key := args.middleware_api_key or environ.get(MIDDLEWARE_API_KEY_ENV):
         settings.middleware_api_key = middleware_key
     return settings
+
+
+def _count(text: str) -> int:
+    """A small positive process count (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value <= 16:
+        raise argparse.ArgumentTypeError(f"expected 0 to 16, got {value}")
+    return value
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -121,6 +133,13 @@ def build_parser() -> argparse.ArgumentParser:
                     "TESTBED_GATEWAY_API_KEY (default: generated)")
     up.add_argument("--middleware-api-key", help="fake Middleware API key, visible in process lists: prefer "
                     "TESTBED_MIDDLEWARE_API_KEY (default: generated)")
+    up.add_argument("--nats-cluster", type=_count, default=0, metavar="N",
+                    help="start a routed JetStream cluster of N nats-server nodes, the stream with N replicas "
+                    "(default: one server)")
+    up.add_argument("--gateways", type=_count, default=1, metavar="N",
+                    help="reference gateways, each on its own cluster node (default: 1)")
+    up.add_argument("--exporters", type=_count, default=1, metavar="M",
+                    help="exporters sharing the one durable consumer (default: 1)")
     up.set_defaults(func=_up)
     run = sub.add_parser("run", help="run scenarios against a gateway and write reports/<run>/")
     run.add_argument("scenarios", nargs="*", metavar="SCENARIO",

@@ -36,6 +36,8 @@ class BusSettings:
     timer running for the messages it holds (in-progress heartbeats), however long an export takes."""
     max_deliver: int = 10
     max_ack_pending: int = 20_000
+    replicas: int = 1
+    """Stream replicas: 3 on a three-node JetStream cluster, so a node's loss loses nothing."""
 
 
 async def connect(
@@ -47,7 +49,7 @@ async def connect(
     connect_timeout_s: float = 2.0,
     allow_reconnect_forever: bool = True,
 ) -> NATS:
-    """Connect and reconnect forever afterwards.
+    """Connect and reconnect forever afterwards; ``url`` may list several servers, comma-separated.
 
     With ``allow_reconnect_forever`` nats-py retries the first connection too, without end, so
     callers bound it (``asyncio.wait_for``) or run it in a background loop, as the gateway's
@@ -57,8 +59,9 @@ async def connect(
     async def _noop(*_: Any) -> None:
         return None
 
+    servers = [u.strip() for u in url.split(",") if u.strip()]
     return await nats.connect(
-        url,
+        servers if len(servers) > 1 else url,
         name=name,
         connect_timeout=connect_timeout_s,
         reconnect_time_wait=0.25,
@@ -80,6 +83,7 @@ def stream_config(settings: BusSettings) -> api.StreamConfig:
         max_age=settings.max_age_s,
         duplicate_window=settings.duplicate_window_s,
         storage=api.StorageType.FILE,
+        num_replicas=settings.replicas,
     )
 
 

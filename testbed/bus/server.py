@@ -22,6 +22,7 @@ from typing import IO
 from testbed.errors import ProcessStartError
 
 _LISTEN_RE = re.compile(r"Listening for client connections on ([^\s]+):(\d+)")
+_MONITOR_RE = re.compile(r"Starting http monitor on ([^\s]+):(\d+)")
 _READY_TEXT = "Server is ready"
 
 
@@ -48,6 +49,15 @@ class NatsServer:
     port: int = 0
     store_dir: str | None = None
     max_payload: int | None = None
+    name: str | None = None
+    """Server name; a cluster needs one per node (JetStream peers are known by it)."""
+    cluster_name: str | None = None
+    cluster_port: int = 0
+    """Route listener of a cluster node; fixed up front, since the other nodes' routes name it."""
+    routes: tuple[str, ...] = ()
+    monitor: bool = False
+    """Serve the HTTP monitoring endpoints (``/jsz``: the JetStream meta leader) on a free port."""
+    monitor_port: int = 0
     _popen: subprocess.Popen[str] | None = field(default=None, repr=False)
     _owns_store: bool = field(default=False, repr=False)
     _log: list[str] = field(default_factory=list, repr=False)
@@ -55,6 +65,14 @@ class NatsServer:
     @property
     def url(self) -> str:
         return f"nats://{self.host}:{self.port}"
+
+    @property
+    def monitor_url(self) -> str:
+        return f"http://{self.host}:{self.monitor_port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._popen.pid if self._popen is not None else None
 
     def running(self) -> bool:
         return self._popen is not None and self._popen.poll() is None
@@ -68,10 +86,17 @@ class NatsServer:
             self._owns_store = True
         argv = [
             nats_server_binary(), "-a", self.host, "-p", str(self.port or -1),
-            "-js", "-sd", self.store_dir, "--name", f"testbed-{os.getpid()}",
+            "-js", "-sd", self.store_dir, "--name", self.name or f"testbed-{os.getpid()}",
         ]
         if self.max_payload:
             argv += ["--max_payload", str(self.max_payload)]
+        if self.monitor:
+            argv += ["-m", str(self.monitor_port or -1)]
+        if self.cluster_port:
+            argv += ["--cluster", f"nats://{self.host}:{self.cluster_port}",
+                     "--cluster_name", self.cluster_name or "testbed"]
+            if self.routes:
+                argv += ["--routes", ",".join(self.routes)]
         self._popen = subprocess.Popen(
             argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
             text=True, start_new_session=True,
@@ -98,6 +123,8 @@ class NatsServer:
             match = _LISTEN_RE.search(line)
             if match:
                 self.port = int(match.group(2))
+            if monitor := _MONITOR_RE.search(line):
+                self.monitor_port = int(monitor.group(2))
             if _READY_TEXT in line:
                 ready.set()
         ready.set()  # the process ended: let start() see it and fail fast

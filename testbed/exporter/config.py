@@ -56,7 +56,7 @@ _SECTIONS: Final[dict[str, dict[str, tuple[type | tuple[type, ...], ...]]]] = {
     "bus": {
         "url": (str,), "stream": (str,), "subject": (str,), "durable": (str,),
         "ack_wait_s": (int, float), "max_deliver": (int,), "max_ack_pending": (int,), "fetch_wait_s": (int, float),
-        "connect_timeout_s": (int, float),
+        "connect_timeout_s": (int, float), "replicas": (int,),
     },
     "otlp": {
         "endpoint": (str,), "headers": (dict,), "api_key": (str,), "timeout_ms": (int,),
@@ -112,7 +112,8 @@ def parse_config(data: Mapping[str, Any] | None, env: Mapping[str, str]) -> Expo
             raise ConfigError(f"{key}: unknown section (allowed: {', '.join([*_SECTIONS, 'defects'])})")
     defects = exporter_defects(data.get("defects"), env)
     bus, otlp, batch, retry, metrics, genai_metrics = (_section(data, n) for n in _SECTIONS)
-    _positive("bus", bus, "ack_wait_s", "max_deliver", "max_ack_pending", "fetch_wait_s", "connect_timeout_s")
+    _positive("bus", bus, "ack_wait_s", "max_deliver", "max_ack_pending", "fetch_wait_s", "connect_timeout_s",
+              "replicas")
     _positive("batch", batch, "max_concurrent_exports")
     _positive("retry", retry, "initial_backoff_s", "max_backoff_s", "max_response_bytes")
     fetch_wait_s = float(bus.pop("fetch_wait_s", 0.5))

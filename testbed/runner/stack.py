@@ -8,11 +8,21 @@ and restarted one by one, which is what the chaos timeline does.
 The exporter and the gateway are supervised (``supervisor.py``): one that dies without being asked
 to is started again on the same port, so every URL in the ready line stays valid; one stopped or
 killed through its ``ServerProcess`` (a fault, a restart) is left to whoever stopped it.
+
+Scale-out: ``nats_cluster: 3`` starts a routed three-node JetStream cluster (``testbed.bus.cluster``)
+and a stream with one replica per node, ready only once the meta leader is agreed and every replica
+is current; ``gateways: N`` starts N gateways, gateway ``i`` connected to node ``i % 3``, and
+``exporters: M`` starts M exporters sharing the one durable consumer (GW-10). Part names are
+``gateway``, ``gateway-2``, ... and ``exporter``, ``exporter-2``, ...; ``gateway``/``exporter`` are
+always the first of each.
 """
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
+import re
 import secrets
 import shutil
 import sys
@@ -26,7 +36,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from testbed.admin_key import ADMIN_HEADER, is_loopback
-from testbed.bus import NatsServer
+from testbed.bus import BusSettings, NatsCluster, NatsServer, ensure_replicated_stream
 from testbed.errors import ProcessStartError
 from testbed.process import ServerProcess, python_module_argv, start_server
 from testbed.runner.configs import default_gateway_config_path, exporter_config, gateway_env
@@ -64,10 +74,34 @@ class StackSettings:
     """The address every server binds; a non-loopback one turns the admin key on."""
     admin_key: str | None = None
     """The fakes' admin key (testbed.admin_key); None generates one when ``host`` is not loopback."""
+    nats_cluster: int = 0
+    """Nodes of an embedded JetStream cluster (3 for scale-out); 0 or 1 starts one nats-server."""
+    gateways: int = 1
+    """Reference gateway processes; the runner spreads requests over them round-robin."""
+    exporters: int = 1
+    """Exporter processes on the one durable consumer."""
+
+
+_PART_RE = re.compile(r"^(gateway|exporter)(?:-(\d+))?$")
+
+
+def part_name(kind: str, index: int) -> str:
+    """``gateway`` for the first, ``gateway-2`` for the second, ... (the supervisor's part names)."""
+    return kind if index == 0 else f"{kind}-{index + 1}"
+
+
+def parse_part(part: str) -> tuple[str, int]:
+    match = _PART_RE.match(part)
+    if match is None:
+        raise ValueError(f"not a restartable part: {part!r}")
+    return match.group(1), int(match.group(2) or 1) - 1
 
 
 def log_to_stderr(event: dict[str, Any]) -> None:
-    """The default supervisor log: one JSON line per event on stderr."""
+    """The default supervisor log: one JSON line per event on stderr. An exit that was asked for
+    (a stop, a fault's kill) is not news to whoever asked, so it is left to the results."""
+    if event.get("event") == "child_exit" and event.get("restart") is False:
+        return
     print(json.dumps(event), file=sys.stderr, flush=True)
 
 
@@ -78,14 +112,18 @@ class Stack:
     settings: StackSettings
     workdir: Path
     nats: NatsServer | None = None
+    cluster: NatsCluster | None = None
     providers: ServerProcess | None = None
     middleware: ServerProcess | None = None
     gateway: ServerProcess | None = None
     exporter: ServerProcess | None = None
+    gateways: list[ServerProcess | None] = field(default_factory=list)
+    exporters: list[ServerProcess | None] = field(default_factory=list)
     supervisor: Supervisor | None = None
     admin_key: str | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _stopping: bool = False
+    _round_robin: itertools.count[int] = field(default_factory=itertools.count, repr=False)
 
     @classmethod
     def start(cls, settings: StackSettings | None = None, log: Log | None = log_to_stderr) -> Stack:
@@ -109,12 +147,16 @@ class Stack:
     def nats_url(self) -> str:
         if self.settings.nats_url:
             return self.settings.nats_url
+        if self.cluster is not None:
+            return self.cluster.urls
         assert self.nats is not None
         return self.nats.url
 
     def _start_all(self) -> None:
         s = self.settings
-        if s.nats_url is None:
+        if s.nats_url is None and s.nats_cluster > 1:
+            self._start_cluster()
+        elif s.nats_url is None:
             self.nats = NatsServer(store_dir=str(self.workdir / "nats"))
             self.nats.start()
         fp_args = ["--host", s.host, "--port", "0"]
@@ -129,43 +171,77 @@ class Stack:
             timeout=s.start_timeout_s,
             env={"FAKE_MIDDLEWARE_API_KEYS": s.middleware_api_key, "FAKE_MIDDLEWARE_ADMIN_KEY": admin},
         )
-        self.start_exporter()
+        for index in range(max(s.exporters, 1)):
+            self.start_exporter(index=index)
         if s.with_gateway:
-            self.start_gateway()
+            for index in range(max(s.gateways, 1)):
+                self.start_gateway(index=index)
+
+    def _start_cluster(self) -> None:
+        """Three routed nodes, then the stream with one replica per node, every replica current."""
+        s = self.settings
+        self.cluster = NatsCluster(self.workdir / "nats", size=s.nats_cluster, host=HOST)
+        self.cluster.start(s.start_timeout_s)
+        bus = BusSettings(url=self.cluster.urls, replicas=s.nats_cluster)
+        asyncio.run(ensure_replicated_stream(self.cluster.urls, bus, s.start_timeout_s))
+
+    def _gateway_nats_url(self, index: int) -> str:
+        # Each gateway on its own node: the cluster, not one server, carries the publishes.
+        return self.cluster.node_url(index) if self.cluster is not None else self.nats_url
+
+    def next_gateway_url(self) -> str:
+        """The next live gateway's URL, round-robin per request (the runner's load target)."""
+        live = [g for g in self.gateways if g is not None]
+        if not live:
+            assert self.gateway is not None
+            return self.gateway.url
+        return live[next(self._round_robin) % len(live)].url
+
+    def _set(self, kind: str, index: int, proc: ServerProcess) -> None:
+        slots = self.gateways if kind == "gateway" else self.exporters
+        slots.extend([None] * (index + 1 - len(slots)))
+        slots[index] = proc
+        if index == 0:
+            setattr(self, kind, proc)
 
     def _write_config(self, name: str, config: dict[str, Any]) -> str:
         path = self.workdir / f"{name}.yaml"
         path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         return str(path)
 
-    def start_gateway(self, port: int = 0) -> ServerProcess:
+    def start_gateway(self, port: int = 0, index: int = 0) -> ServerProcess:
         assert self.providers is not None
-        env = {**gateway_env(self.settings, self.providers.url, self.nats_url, self.settings.host),
+        env = {**gateway_env(self.settings, self.providers.url, self._gateway_nats_url(index), self.settings.host),
                **self.settings.gateway_env}
         if port:
             env["gateway_port"] = str(port)
         path = self.settings.gateway_config or default_gateway_config_path()
         with self._lock:
-            self.gateway = start_server(
+            proc = start_server(
                 [sys.executable, "-m", "testbed", "gateway", "--config", path],
                 timeout=self.settings.start_timeout_s,
                 env=env,
             )
-            self._watch("gateway", self.gateway)
-            return self.gateway
+            self._set("gateway", index, proc)
+            self._watch(part_name("gateway", index), proc)
+            return proc
 
-    def start_exporter(self, port: int = 0) -> ServerProcess:
+    def start_exporter(self, port: int = 0, index: int = 0) -> ServerProcess:
         assert self.middleware is not None
         config = exporter_config(self.settings, self.middleware.url, self.nats_url, self.settings.host)
         if port and isinstance(config.get("metrics"), dict):
             config["metrics"]["port"] = port
+        if self.cluster is not None:
+            # The exporter reshapes the stream to its own settings (ensure_stream): keep every replica.
+            config["bus"] = {**config.get("bus", {}), "replicas": self.cluster.size}
         with self._lock:
-            path = self._write_config("exporter", config)
-            self.exporter = start_server(
+            path = self._write_config(part_name("exporter", index), config)
+            proc = start_server(
                 [sys.executable, "-m", "testbed", "exporter", "--config", path], timeout=self.settings.start_timeout_s
             )
-            self._watch("exporter", self.exporter)
-            return self.exporter
+            self._set("exporter", index, proc)
+            self._watch(part_name("exporter", index), proc)
+            return proc
 
     def _watch(self, part: str, proc: ServerProcess) -> None:
         if self.supervisor is not None:
@@ -177,20 +253,31 @@ class Stack:
         with self._lock:
             if self._stopping:
                 raise ProcessStartError("the stack is stopping")
-            current: ServerProcess | None = getattr(self, part)
+            kind, index = parse_part(part)
+            slots = self.gateways if kind == "gateway" else self.exporters
+            current = slots[index] if index < len(slots) else None
             if current is not None and current is not dead and current.alive():
                 return current
-            start = self.start_exporter if part == "exporter" else self.start_gateway
+            start = self.start_exporter if kind == "exporter" else self.start_gateway
             try:
-                return start(urlsplit(dead.url).port or 0)
+                return start(urlsplit(dead.url).port or 0, index=index)
             except ProcessStartError:
-                return start(0)  # the old port was taken meanwhile; a new URL beats no part at all
+                return start(0, index=index)  # the old port was taken meanwhile; a new URL beats no part at all
 
     def pids(self) -> dict[str, int]:
         """Process ids of the running parts (``kill -9`` one to see the supervisor at work)."""
-        parts = {"gateway": self.gateway, "exporter": self.exporter, "providers": self.providers,
-                 "middleware": self.middleware}
-        return {name: proc.pid for name, proc in parts.items() if proc is not None}
+        pids = {name: proc.pid for name, proc in self.parts().items()}
+        if self.cluster is not None:
+            pids.update(self.cluster.pids())  # nats-1.. : SIGKILL one to see the cluster keep the stream
+        return pids
+
+    def parts(self) -> dict[str, ServerProcess]:
+        """Every running child by part name: gateways, providers, middleware, exporters."""
+        out: dict[str, ServerProcess] = {}
+        for kind, slots in (("gateway", self.gateways), ("exporter", self.exporters)):
+            out.update({part_name(kind, i): p for i, p in enumerate(slots) if p is not None})
+        out.update({name: p for name, p in (("providers", self.providers), ("middleware", self.middleware)) if p})
+        return out
 
     def admin_headers(self) -> dict[str, str]:
         """Headers for the fakes' admin routes: the admin key when it is on, else none."""
@@ -204,8 +291,7 @@ class Stack:
 
     def ready_line(self) -> dict[str, Any]:
         """The stack's ready object (``testbed up`` prints it as one JSON line)."""
-        parts = {"gateway": self.gateway, "providers": self.providers, "middleware": self.middleware,
-                 "exporter": self.exporter}
+        parts = self.parts()
         ready: dict[str, Any] = {"event": "ready", "service": "stack"}
         for name, proc in parts.items():
             if proc is not None:
@@ -217,6 +303,10 @@ class Stack:
         if self.admin_key:
             ready["admin_key"] = self.admin_key
         ready["nats"] = self.nats_url
+        if self.cluster is not None:
+            ready["nats_cluster"] = [node.url for node in self.cluster.nodes]
+        if len(self.gateways) > 1:
+            ready["gateways"] = [g.url for g in self.gateways if g is not None]
         if self.middleware is not None:
             ready["middleware_admin"] = self.middleware_admin_url
         ready["metrics"] = {
@@ -232,9 +322,11 @@ class Stack:
             self.supervisor.close()
         with self._lock:
             self._stopping = True
-        for proc in (self.gateway, self.exporter, self.middleware, self.providers):
+        for proc in (*self.gateways, *self.exporters, self.middleware, self.providers):
             if proc is not None:
                 proc.stop()
         if self.nats is not None:
             self.nats.stop()
+        if self.cluster is not None:
+            self.cluster.stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
