@@ -29,7 +29,8 @@ from dataclasses import dataclass, replace
 
 from testbed.checks.evidence import ClientRecord
 from testbed.load.schedule import Arrival, Schedule
-from testbed.load.timer import Timer, precise_timer
+from testbed.priority import raised_priority
+from testbed.load.timer import Timer, coarse_timer, precise_timer
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,27 +62,33 @@ async def drive(
     clock: Clock = time.monotonic_ns,
     on_cap: Callable[[Arrival], None] | None = None,
     timer: Timer | None = None,
+    lead_ns: int = 0,
 ) -> DriveResult:
     """Send every arrival at start + offset; return one record per arrival, in schedule order.
     ``on_cap`` is called when an arrival finds the outstanding cap reached, before it waits.
-    ``timer`` defaults to the most precise one available on ``clock``; the driver closes it."""
-    wait = timer or precise_timer(clock)
+    ``timer`` defaults to the most precise one available on ``clock``; the driver closes it.
+
+    With ``lead_ns`` the driver hands each request to ``send`` that long before its intended
+    time, and ``send`` must not write it before ``Request.intended_ns`` (it makes the request
+    ready, then writes it from an alarm: ``testbed.load.alarm``); the driver's own wake-ups then
+    need no precision."""
+    wait = timer or (coarse_timer(clock) if lead_ns else precise_timer(clock))
     slots = asyncio.Semaphore(max_outstanding)
     tasks: list[asyncio.Task[ClientRecord]] = []
     cap_hits = 0
-    with _gc_paused():
+    with _gc_paused(), raised_priority():
         start = clock()
         try:
             for arrival in schedule.arrivals:
                 intended = start + arrival.offset_ns
-                await wait.sleep_until(intended)
+                await wait.sleep_until(intended - lead_ns)
                 capped = slots.locked()
                 if capped:
                     cap_hits += 1
                     if on_cap is not None:
                         on_cap(arrival)
                 await slots.acquire()
-                req = Request(arrival, f"{run_id}-{arrival.index}", intended, clock())
+                req = Request(arrival, f"{run_id}-{arrival.index}", intended, 0 if lead_ns else clock())
                 tasks.append(asyncio.create_task(_one(send, req, capped, slots)))
         finally:
             wait.close()
@@ -111,7 +118,7 @@ async def _one(send: Send, req: Request, capped: bool, slots: asyncio.Semaphore)
     finally:
         slots.release()
     return replace(rec, correlation_id=req.correlation_id, intended_ns=req.intended_ns,
-                   sent_ns=rec.sent_ns or req.sent_ns, cap_hit=capped or rec.cap_hit)
+                   sent_ns=rec.sent_ns or req.sent_ns or req.intended_ns, cap_hit=capped or rec.cap_hit)
 
 
 def _path(req: Request) -> str:

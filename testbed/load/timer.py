@@ -210,3 +210,12 @@ def precise_timer(clock: Clock = time.monotonic_ns) -> Timer:
         return timerfd_spin(clock)
     except OSError:
         return SpinTimer(clock)
+
+
+def coarse_timer(clock: Clock = time.monotonic_ns) -> Timer:
+    """A kernel timer with no busy wait (the loop's timer where there is none): for wake-ups that
+    only need to come before a deadline, not on it."""
+    try:
+        return TimerFd(clock)
+    except OSError:
+        return LoopTimer(clock)

@@ -16,16 +16,22 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Final
+from urllib.parse import urlsplit
 
-import aiohttp
+import httptools
 
 from testbed.checks.evidence import Canary, ClientRecord
+from testbed.load.alarm import Alarms, best_alarms
 from testbed.load.client import Request, drive
+from testbed.load.http1 import Exchange, Pool
 from testbed.load.schedule import MixItem, Schedule, build_schedule
 from testbed.runner.answer import Answer
 from testbed.runner.scenario import MixEntry, Scenario
 
+LEAD_NS: Final = 3_000_000
+"""How long before its time a request is built and given a connection: more than the loop's
+timer error (~1 ms) plus building a request, so the alarm, not the builder, decides the send."""
 CORRELATION_HEADER = "x-testbed-correlation-id"
 CANARY_HEADER = "x-testbed-canary"
 _FILLER = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima".split()
@@ -127,74 +133,92 @@ class LoadResult:
 
 
 async def run_load(sc: Scenario, target: Target, run_id: str, *, on_start: Callable[[], None] | None = None) -> LoadResult:
-    """Drive the scenario's workload; ``on_start`` fires when the schedule's clock starts."""
+    """Drive the scenario's workload; ``on_start`` fires when the schedule's clock starts.
+
+    Each request is built and given a kept-alive connection ``LEAD_NS`` before its intended time
+    and written by a kernel alarm at that time (LAT-03): see ``testbed.load.http1``."""
     schedule = schedule_for(sc)
     canaries: list[Canary] = []
     w = sc.workload
-    connector = aiohttp.TCPConnector(limit=max(w.max_outstanding, 100), limit_per_host=0)
-    timeout = aiohttp.ClientTimeout(total=w.timeout_s)
     started: list[int] = []
+    pools: dict[str, Pool] = {}
+    alarms = best_alarms(time.time_ns)
 
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        async def send(req: Request) -> ClientRecord:
-            if not started:
-                started.append(req.intended_ns - req.arrival.offset_ns)
-            entry: MixEntry = req.arrival.item.params["entry"]
-            path = req.arrival.path
-            direct = path in ("direct", "comparator")  # the comparator forwards the direct request as is
-            built = build_request(entry, (entry.direct_model or entry.model) if direct else entry.model,
-                                  req.correlation_id, canaries=w.canaries, traceparent=w.traceparent,
-                                  tracestate=w.tracestate)
-            canaries.extend(built.canaries)
-            offset_s = req.arrival.offset_ns / 1e9
-            base = ClientRecord(req.correlation_id, req.intended_ns, req.sent_ns, path=path,  # type: ignore[arg-type]
-                                phase="warmup" if offset_s < w.warmup_s else "measure",
-                                mode=sc.modes.mode_at(offset_s) if sc.modes else "healthy",
-                                trace_id=built.trace_id, traceparent=built.traceparent, tracestate=w.tracestate,
-                                stream=entry.stream, model=entry.model)
-            base_url = {"direct": target.providers_url, "comparator": target.comparator_url}.get(path) \
-                or target.gateway_url()
-            url = f"{base_url}/v1/chat/completions"
-            key = target.provider_key if direct else target.gateway_key()
-            return await _exchange(session, url, {**built.headers, "authorization": f"Bearer {key}"}, built.body, base)
+    def pool_for(base_url: str) -> Pool:
+        pool = pools.get(base_url)
+        if pool is None:
+            parts = urlsplit(base_url)
+            pool = pools[base_url] = Pool(parts.hostname or "127.0.0.1", parts.port or 80, clock=time.time_ns)
+        return pool
 
-        if on_start is not None:
-            on_start()
-        result = await drive(schedule, send, run_id=run_id, max_outstanding=w.max_outstanding, clock=time.time_ns)
+    async def send(req: Request) -> ClientRecord:
+        if not started:
+            started.append(req.intended_ns - req.arrival.offset_ns)
+        entry: MixEntry = req.arrival.item.params["entry"]
+        path = req.arrival.path
+        direct = path in ("direct", "comparator")  # the comparator forwards the direct request as is
+        built = build_request(entry, (entry.direct_model or entry.model) if direct else entry.model,
+                              req.correlation_id, canaries=w.canaries, traceparent=w.traceparent,
+                              tracestate=w.tracestate)
+        canaries.extend(built.canaries)
+        offset_s = req.arrival.offset_ns / 1e9
+        base = ClientRecord(req.correlation_id, req.intended_ns, req.sent_ns, path=path,  # type: ignore[arg-type]
+                            phase="warmup" if offset_s < w.warmup_s else "measure",
+                            mode=sc.modes.mode_at(offset_s) if sc.modes else "healthy",
+                            trace_id=built.trace_id, traceparent=built.traceparent, tracestate=w.tracestate,
+                            stream=entry.stream, model=entry.model)
+        base_url = {"direct": target.providers_url, "comparator": target.comparator_url}.get(path) \
+            or target.gateway_url()
+        key = target.provider_key if direct else target.gateway_key()
+        headers = {**built.headers, "authorization": f"Bearer {key}"}
+        return await _exchange(pool_for(base_url), alarms, headers, built.body, base, w.timeout_s)
+
+    if on_start is not None:
+        on_start()
+    try:
+        result = await drive(schedule, send, run_id=run_id, max_outstanding=w.max_outstanding, clock=time.time_ns,
+                             lead_ns=LEAD_NS)
+    finally:
+        alarms.close()
+        for pool in pools.values():
+            pool.close()
     return LoadResult(result.records, tuple(canaries), result.cap_hits, started[0] if started else 0)
 
 
-async def _exchange(session: aiohttp.ClientSession, url: str, headers: dict[str, str], body: dict[str, Any],
-                    base: ClientRecord) -> ClientRecord:
-    first: int | None = None
+async def _exchange(pool: Pool, alarms: Alarms, headers: dict[str, str], body: dict[str, Any],
+                    base: ClientRecord, timeout_s: float) -> ClientRecord:
+    stream = bool(body.get("stream"))
+    ex: Exchange | None = None
     try:
-        payload = json.dumps(body).encode()
-        base = replace(base, sent_ns=time.time_ns())  # LAT-03: stamped just before the request is written
-        async with session.post(url, data=payload, headers=headers) as resp:
-            answer = Answer()
-            sse = resp.headers.get("content-type", "").startswith("text/event-stream")
-            if not body.get("stream") or resp.status != 200:
-                answer.feed_bytes(await resp.read())
-                now = time.time_ns()
-                return replace(base, status=resp.status, first_byte_ns=now, complete_ns=now, **answer.fields(sse))
-            done = False
-            async for raw in resp.content:
-                line = raw.strip()
-                if not line.startswith(b"data:"):
-                    continue
-                data = line[5:].strip()
-                if data == b"[DONE]":
-                    done = True
-                    break
-                if first is None and _has_content(data):
-                    first = time.time_ns()
-                answer.feed_bytes(data)
-            now = time.time_ns()
-            error = None if done else "stream ended without [DONE]"
-            return replace(base, status=resp.status, first_byte_ns=first or now, complete_ns=now, error=error,
-                           **answer.fields(sse))
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        return replace(base, error=type(exc).__name__, first_byte_ns=first)
+        ex = await pool.prepare("POST", "/v1/chat/completions", headers, json.dumps(body).encode(),
+                                stream=stream, on_line=_content_line)
+        alarms.call_at(base.intended_ns, ex.fire)
+        resp = await ex.wait(timeout_s + LEAD_NS / 1e9)
+    except (OSError, TimeoutError, httptools.HttpParserError) as exc:
+        return replace(base, sent_ns=(ex.sent_ns if ex else 0) or base.intended_ns, error=type(exc).__name__,
+                       first_byte_ns=(ex.response.first_content_ns or None) if ex else None)
+    answer = Answer()
+    sse = resp.content_type.startswith("text/event-stream")
+    common = {"sent_ns": ex.sent_ns, "status": resp.status, "complete_ns": resp.complete_ns}
+    if not (stream and sse) or resp.status != 200:
+        answer.feed_bytes(bytes(resp.body))
+        return replace(base, first_byte_ns=resp.complete_ns, **common, **answer.fields(sse))
+    done = False
+    for line in resp.lines:
+        if not line.startswith(b"data:"):
+            continue
+        data = line[5:].strip()
+        if data == b"[DONE]":
+            done = True
+            break
+        answer.feed_bytes(data)
+    error = None if done else "stream ended without [DONE]"
+    return replace(base, first_byte_ns=resp.first_content_ns or resp.complete_ns, error=error, **common,
+                   **answer.fields(sse))
+
+
+def _content_line(line: bytes) -> bool:
+    return line.startswith(b"data:") and _has_content(line[5:].strip())
 
 
 def _has_content(data: bytes) -> bool:
