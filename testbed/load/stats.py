@@ -100,6 +100,31 @@ def bootstrap_percentile_deltas(
     return out
 
 
+def bootstrap_statistic(
+    samples: Sequence[Sequence[float]],
+    statistic: Callable[[Sequence[Sequence[float]]], float],
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> DeltaCI:
+    """A seeded bootstrap CI of ``statistic`` over several independent samples, each resampled
+    and sorted on its own; ``statistic`` reads sorted samples (``ranked`` gives a percentile).
+    LAT-07 uses it for an overhead's excess over its budget, which compares three paths."""
+    if any(not s for s in samples):
+        raise ValueError("bootstrap needs non-empty samples")
+    rng = random.Random(seed)
+    values = sorted(statistic([sorted(rng.choices(s, k=len(s))) for s in samples]) for _ in range(resamples))
+    tail = (1 - confidence) / 2 * 100
+    point = statistic([sorted(s) for s in samples])
+    return DeltaCI(point, percentile(values, tail), percentile(values, 100 - tail), resamples, seed)
+
+
+def ranked(ordered: Sequence[float], p: float) -> float:
+    """The nearest-rank percentile of an already sorted sequence."""
+    return _ranked(ordered, p)
+
+
 def _ranked(ordered: Sequence[float], p: float) -> float:
     """Nearest-rank percentile of an already sorted sequence."""
     return ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1]
