@@ -74,7 +74,7 @@ CATALOGUE: Final[tuple[Defect, ...]] = (
            "each response waits 5 ms on a blocking call, more than twice the declared 2 ms p99 overhead budget"),
     Defect("raw_header_text", "gateway", "hostile", ("GW-01", "LOSS-01"), "hostile-input",
            "undecodable header bytes reach the bus as lone surrogates, so their SERVER spans cannot be encoded"),
-    Defect("resend_exported_batch", "exporter", "duplicates", ("OTLP-05",), "otlp-down-long",
+    Defect("resend_exported_batch", "exporter", "duplicates", ("OTLP-05",), "otlp-down",
            "a batch the ingest accepted is sent once more, so its spans arrive twice with no kill to excuse it"),
 )
 
