@@ -20,6 +20,7 @@ EPILOG = """\
 examples:
   testbed run                              the default scenarios on the reference gateway
   testbed run otlp-down redaction-on       chosen scenarios
+  testbed run --set cluster                a named scenario set (default, cluster, soak, signals)
   testbed run --gateway profiles/my-gw.yaml   judge another gateway through its profile
   testbed selftest                         prove every check catches its seeded defect
   testbed compare base.json reports/RUN/results.json   CI gate on regressions
@@ -85,7 +86,7 @@ def _up(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from testbed.runner.cli_entry import run_command
 
-    return run_command(list(args.scenarios), args.gateway, args.out)
+    return run_command(list(args.scenarios), args.gateway, args.out, args.set)
 
 
 def _lint(args: argparse.Namespace) -> int:
@@ -147,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--gateway", metavar="PROFILE",
                      help="gateway under test: a profile name in profiles/ or a profile file (default: the reference gateway)")
     run.add_argument("--out", default="reports", help="directory for reports/<run>/ (default: reports)")
+    run.add_argument("--set", metavar="NAME",
+                     help="run every scenario of a named set: default, cluster, soak, signals (see docs/runner.md)")
     run.set_defaults(func=_run)
     compare = sub.add_parser(
         "compare", add_help=False,

@@ -13,12 +13,14 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+import nats.errors
 from nats.aio.client import Client as NATS
 from nats.js import api
 from nats.js.errors import NotFoundError
 
 from testbed.bus.client import connect
 from testbed.bus.subjects import CONSUMER_DURABLE, STREAM_NAME, SUBJECT
+from testbed.waiting import wait_until_async
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +77,29 @@ async def stream_messages(url: str, after_seq: int = 0, stream: str = STREAM_NAM
         await nc.close()
 
 
-async def pending_events(url: str, stream: str = STREAM_NAME, durable: str = CONSUMER_DURABLE) -> float | None:
-    """Events the exporters have not finished: pending plus delivered-but-unacked."""
+async def pending_events(url: str, stream: str = STREAM_NAME, durable: str = CONSUMER_DURABLE,
+                         timeout_s: float = 15.0) -> float | None:
+    """Events the exporters have not finished: pending plus delivered-but-unacked.
+
+    On a cluster the consumer has no leader for a moment after a node is lost, and the request
+    finds no responder or times out; it is asked again until ``timeout_s``, never guessed as 0.
+    """
     nc = await _connect(url)
+    answer: list[float | None] = []
+
+    async def asked() -> bool:
+        try:
+            info = await nc.jetstream().consumer_info(stream, durable, timeout=2)
+        except NotFoundError:
+            answer.append(None)
+            return True
+        except (nats.errors.Error, asyncio.TimeoutError):
+            return False
+        answer.append(float(info.num_pending + info.num_ack_pending))
+        return True
+
     try:
-        info = await nc.jetstream().consumer_info(stream, durable)
-        return float(info.num_pending + info.num_ack_pending)
-    except NotFoundError:
-        return None
+        await wait_until_async(asked, timeout_s, what=f"consumer info of {durable}")
+        return answer[-1]
     finally:
         await nc.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -70,11 +71,26 @@ class BusFaults:
         self.stack = stack
 
     async def apply(self, fault: Fault) -> None:
+        if "node" in fault.params:
+            await asyncio.to_thread(self._node_down, fault)
+            return
         if self.stack.nats is None:
             raise RuntimeError("the bus is external; bus_down needs the embedded nats-server")
         await asyncio.to_thread(self.stack.nats.stop)
 
+    def _node_down(self, fault: Fault) -> None:
+        cluster = self.stack.cluster
+        if cluster is None or int(fault.params["node"]) >= len(cluster.nodes):
+            raise RuntimeError(f"bus_down node {fault.params['node']} needs a NATS cluster with that node")
+        node = cluster.nodes[int(fault.params["node"])]
+        node.stop() if fault.params.get("signal") == "TERM" else node.kill()
+
     async def clear(self, fault: Fault) -> None:
+        if "node" in fault.params and self.stack.cluster is not None:
+            index = int(fault.params["node"])
+            if index < len(self.stack.cluster.nodes) and not self.stack.cluster.nodes[index].running():
+                await asyncio.to_thread(self.stack.cluster.restart_node, index)
+            return
         if self.stack.nats is not None and not self.stack.nats.running():
             await asyncio.to_thread(self.stack.nats.start)
 
@@ -84,6 +100,9 @@ class ExporterFaults:
         self.stack = stack
 
     async def apply(self, fault: Fault) -> None:
+        if fault.params.get("rolling"):
+            await asyncio.to_thread(self._rolling, fault)
+            return
         proc = self.stack.exporter
         if proc is None:
             return
@@ -94,9 +113,16 @@ class ExporterFaults:
         else:
             await asyncio.to_thread(proc.kill, reason=reason)
 
+    def _rolling(self, fault: Fault) -> None:
+        """One exporter at a time: stop it, start it again on its port, and only then the next."""
+        reason = f"fault {fault.name} (rolling restart)"
+        for index, proc in enumerate(list(self.stack.exporters)):
+            if proc is not None:
+                proc.kill(reason=reason) if fault.params.get("signal") == "KILL" else proc.stop(reason=reason)
+            self.stack.start_exporter(urlsplit(proc.url).port or 0 if proc is not None else 0, index=index)
+
     async def clear(self, fault: Fault) -> None:
-        if self.stack.exporter is None or not self.stack.exporter.alive():
-            await asyncio.to_thread(self.stack.start_exporter)
+        await asyncio.to_thread(self.stack.heal_exporters)
 
 
 class GatewayFaults:

@@ -35,7 +35,7 @@ PARAM_TYPES: Final[dict[str, str]] = {
     "error_message": "str", "max_request_bytes": "int", "mode": "str", "keys": "any", "bytes": "int",
     "after_chunks": "int", "ttft_ms": "number", "itl_ms": "number", "tokens_per_chunk": "int",
     "error_type": "str", "finish_reason": "str", "on": "bool", "should_retry": "bool",
-    "signal": "str", "after_spans": "int",
+    "signal": "str", "after_spans": "int", "node": "int", "rolling": "bool",
 }  # fmt: skip
 
 
@@ -66,8 +66,10 @@ CATALOGUE: Final[dict[str, FaultKind]] = {
         _k("FLT-18", "finish", "provider", "finish_reason"),
         _k("FLT-19", "usage_chunk", "provider", "on"),
         _k("FLT-20", "should_retry", "provider", "should_retry"),
-        _k("FLT-21", "bus_down", "bus"),
-        _k("FLT-22", "exporter_kill", "exporter", "signal after_spans"),
+        # ``node``: on a NATS cluster, only that node (0-based) goes down, SIGKILLed unless signal TERM.
+        _k("FLT-21", "bus_down", "bus", "node signal"),
+        # ``rolling``: every exporter in turn is stopped (signal) and started again, one at a time.
+        _k("FLT-22", "exporter_kill", "exporter", "signal after_spans rolling"),
         _k("FLT-23", "gateway_restart", "gateway", "signal"),
     )
 }

@@ -111,14 +111,18 @@ def _reference_profile() -> GatewayProfile:
     return load_profile(REFERENCE_PROFILE)
 
 
-def open_session(workdir: Path, profile_path: str | None, exclude: bool = False, capture: bool = True) -> RunSession:
-    """Start the stack; with a profile, replace the stack's gateway by the profile's gateway."""
+def open_session(workdir: Path, profile_path: str | None, exclude: bool = False, capture: bool = True,
+                 shape: tuple[int, int, int] = (0, 1, 1)) -> RunSession:
+    """Start the stack; with a profile, replace the stack's gateway by the profile's gateway.
+    ``shape`` is (NATS cluster nodes, gateways, exporters), as a scenario's ``stack:`` gives it."""
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "reference-gateway.yaml"
     config_path.write_text(reference_config_text(_reference_profile(), capture), encoding="utf-8")
     profile = load_profile(profile_path) if profile_path is not None else None
+    nodes, gateways, exporters = shape
     stack = Stack.start(StackSettings(exclude_request_data=exclude, gateway_config=str(config_path),
-                                      with_gateway=profile is None))
+                                      with_gateway=profile is None, nats_cluster=nodes, gateways=gateways,
+                                      exporters=exporters))
     try:
         if profile is None:
             return RunSession(stack, ReferenceGateway(stack), workdir, (exclude, capture), None, config_path)
@@ -143,8 +147,10 @@ def _metric_urls(sess: RunSession) -> list[str]:
     urls = []
     if sess.gut.is_reference:
         urls += [u for u in (sess.gut.metrics_url,) if u]
-        if sess.stack.exporter is not None:
-            urls.append(str(sess.stack.exporter.ready.get("metrics", f"{sess.stack.exporter.url}/metrics")))
+        # Every further gateway and every exporter: loss per hop sums over all instances of a hop.
+        for name, proc in sess.stack.parts().items():
+            if name.startswith("exporter") or (name.startswith("gateway-")):
+                urls.append(str(proc.ready.get("metrics", f"{proc.url}/metrics")))
     urls.append(f"{sess.middleware_url}/metrics")
     return urls
 
@@ -197,8 +203,7 @@ async def _heal(http: aiohttp.ClientSession, sess: RunSession, rules: ProviderRu
     await IngestFaults(http, sess.admin_url).reset()
     if sess.stack.nats is not None and not sess.stack.nats.running():
         await asyncio.to_thread(sess.stack.nats.start)
-    if sess.stack.exporter is None or not sess.stack.exporter.alive():
-        await asyncio.to_thread(sess.stack.start_exporter)
+    await asyncio.to_thread(sess.stack.heal_processes)
 
 
 def settings_for(sc: Scenario, sess: RunSession) -> ScenarioSettings:
@@ -262,7 +267,9 @@ async def _run(sc: Scenario, sess: RunSession, run_id: str, http: aiohttp.Client
         before.bus_seq = await bus_inspect.stream_position(sess.stack.nats_url)
     assert sess.stack.providers is not None
     comparator = await asyncio.to_thread(sess.comparator_url) if sc.workload.comparator else ""
-    target = Target(lambda: sess.gut.base_url, lambda: sess.gut.api_key, sess.stack.providers.url,
+    spread = sess.gut.is_reference and len(sess.stack.gateways) > 1  # round-robin over the gateways
+    target = Target(sess.stack.next_gateway_url if spread else lambda: sess.gut.base_url, lambda: sess.gut.api_key,
+                    sess.stack.providers.url,
                     sess.stack.settings.provider_api_key, comparator)
     loop = asyncio.get_running_loop()
     timeline = asyncio.create_task(execute(plan(sc.all_faults(), sc.workload.duration_s),

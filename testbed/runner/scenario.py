@@ -122,6 +122,17 @@ class StackSpec:
     """Fake-provider behaviour rules (docs/fake_providers.md), applied before the load."""
     exporter: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Exporter configuration overrides, by section (a fresh stack is started when set)."""
+    nats_cluster: int = 0
+    """Nodes of an embedded JetStream cluster (0: one nats-server); the stream has one replica per node."""
+    gateways: int = 1
+    """Reference gateways; the runner sends each request to the next one, round-robin."""
+    exporters: int = 1
+    """Exporters sharing the one durable consumer."""
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """What decides the processes a session starts; scenarios of one shape share a stack."""
+        return (self.nats_cluster, self.gateways, self.exporters)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +151,9 @@ class Scenario:
     file: str = ""
     description: str = ""
     default: bool = False
+    sets: tuple[str, ...] = ()
+    """Named scenario sets this scenario belongs to (``testbed run --set NAME``); ``default: true``
+    puts it in the ``default`` set."""
     gateway: str = "reference"
     stack: StackSpec = field(default_factory=StackSpec)
     modes: Modes | None = None
@@ -164,6 +178,9 @@ class Scenario:
             out.append(Fault(f"mode-{i}-{mode}", target, kind, i * self.modes.block_s, self.modes.block_s,
                              params=dict(params)))
         return tuple(out)
+
+    def in_set(self, name: str) -> bool:
+        return name in self.sets or (name == "default" and self.default)
 
     def all_faults(self) -> tuple[Fault, ...]:
         return tuple(sorted((*self.faults, *self.mode_faults()), key=lambda f: f.at_s))
@@ -215,7 +232,7 @@ def parse_scenario(data: Any, file: str = "<scenario>") -> Scenario:
         raise ScenarioError(file, "", str(exc)) from None
     sc = Scenario(
         name=name, workload=workload, file=file, description=str(top.raw("description", "")),
-        default=top.bool("default", False), gateway=top.str("gateway", "reference"),
+        default=top.bool("default", False), sets=_sets(top), gateway=top.str("gateway", "reference"),
         stack=_stack(top.sub("stack")), modes=modes, faults=faults, checks=checks,
         thresholds=_thresholds(top.sub("thresholds")), transient_faults=top.bool("transient_faults", True),
         permanent_drop_reasons=tuple(_str_list(top, "permanent_drop_reasons")),
@@ -228,6 +245,16 @@ def parse_scenario(data: Any, file: str = "<scenario>") -> Scenario:
     if "latency" in checks and not workload.direct:
         raise top.error("checks", "the latency check needs workload.direct: true (LAT-04)")
     return sc
+
+
+def _sets(top: Fields) -> tuple[str, ...]:
+    names = _str_list(top, "sets")
+    for i, name in enumerate(names):
+        if not NAME_RE.match(name):
+            raise top.error("sets", f"item [{i}]: expected a set name of lowercase letters, digits, '-', '_' or '.'")
+    if "default" in names:
+        raise top.error("sets", "the default set is marked with 'default: true'")
+    return tuple(names)
 
 
 def _str_list(f: Fields, key: str) -> list[str]:
@@ -376,8 +403,12 @@ def _stack(f: Fields) -> StackSpec:
             raise f.error("exporter", f"section {section!r}: expected a mapping")
     spec = StackSpec(exclude_request_data=f.bool("exclude_request_data", False),
                      capture_content=f.bool("capture_content", True),
-                     behaviours=tuple(dict(b) for b in behaviours), exporter={k: dict(v) for k, v in exporter.items()})
+                     behaviours=tuple(dict(b) for b in behaviours), exporter={k: dict(v) for k, v in exporter.items()},
+                     nats_cluster=f.int("nats_cluster", 0, maximum=7), gateways=f.int("gateways", 1, minimum=1, maximum=16),
+                     exporters=f.int("exporters", 1, minimum=1, maximum=16))
     f.done()
+    if spec.nats_cluster == 2:
+        raise f.error("nats_cluster", "expected 0 (one server) or 3 or more nodes: two nodes lose their quorum with one")
     return spec
 
 

@@ -243,6 +243,21 @@ class Stack:
             self._watch(part_name("exporter", index), proc)
             return proc
 
+    def heal_processes(self) -> None:
+        """After a scenario: every cluster node and every exporter that a fault left down runs again."""
+        if self.cluster is not None:
+            for index, node in enumerate(self.cluster.nodes):
+                if not node.running():
+                    self.cluster.restart_node(index, self.settings.start_timeout_s)
+        self.heal_exporters()
+
+    def heal_exporters(self) -> None:
+        """Start again every exporter that is not running (the end of an exporter fault)."""
+        for index in range(max(self.settings.exporters, 1)):
+            proc = self.exporters[index] if index < len(self.exporters) else None
+            if proc is None or not proc.alive():
+                self.start_exporter(index=index)
+
     def _watch(self, part: str, proc: ServerProcess) -> None:
         if self.supervisor is not None:
             self.supervisor.watch(part, proc)
