@@ -234,11 +234,12 @@ class Stack:
         if self.cluster is not None:
             # The exporter reshapes the stream to its own settings (ensure_stream): keep every replica.
             config["bus"] = {**config.get("bus", {}), "replicas": self.cluster.size}
+        path = self._write_config(part_name("exporter", index), config)
+        # Not under the lock while it starts: several exporters may start at once (a scale-out).
+        proc = start_server(
+            [sys.executable, "-m", "testbed", "exporter", "--config", path], timeout=self.settings.start_timeout_s
+        )
         with self._lock:
-            path = self._write_config(part_name("exporter", index), config)
-            proc = start_server(
-                [sys.executable, "-m", "testbed", "exporter", "--config", path], timeout=self.settings.start_timeout_s
-            )
             self._set("exporter", index, proc)
             self._watch(part_name("exporter", index), proc)
             return proc
