@@ -25,6 +25,7 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
 from testbed.exporter.spans import Attributes, AttrValue, Scope, SpanRecord
+from testbed.exporter.wire import encode_request
 
 PROTOBUF_CONTENT_TYPE: Final = "application/x-protobuf"
 JSON_CONTENT_TYPE: Final = "application/json"
@@ -194,7 +195,9 @@ def build_request(records: Iterable[SpanRecord]) -> ExportTraceServiceRequest:
 
 
 def encode_protobuf(records: Sequence[SpanRecord]) -> bytes:
-    return build_request(records).SerializeToString()
+    """The request bytes, written directly (``wire.py``): the same bytes as
+    ``build_request(records).SerializeToString()``, at a fraction of the CPU."""
+    return encode_request(records)
 
 
 def request_to_json_dict(request: ExportTraceServiceRequest) -> dict[str, Any]:
