@@ -220,15 +220,18 @@ _NESTED: Final[dict[str, type]] = {
 
 def _build(cls: type, data: dict[str, Any]) -> Any:
     kwargs: dict[str, Any] = {}
-    for f in fields(cls):
-        if f.name not in data:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:  # dataclasses.fields() is costly per call: the exporter decodes every event
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    for name in names:
+        if name not in data:
             continue
-        value = data[f.name]
-        if f.name.endswith("_ns") and value is not None:
+        value = data[name]
+        if name.endswith("_ns") and value is not None:
             value = int(value)
-        elif f.name == "attempts":
+        elif name == "attempts":
             value = [_build(Attempt, a) for a in value]
-        elif f.name in _NESTED and isinstance(value, dict):
-            value = _build(_NESTED[f.name], value)
-        kwargs[f.name] = value
+        elif name in _NESTED and isinstance(value, dict):
+            value = _build(_NESTED[name], value)
+        kwargs[name] = value
     return cls(**kwargs)

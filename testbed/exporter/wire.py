@@ -109,8 +109,11 @@ def _span(record: SpanRecord) -> bytes:
 def encode_request(records: Iterable[SpanRecord]) -> bytes:
     """Spans grouped by resource, then by scope, in first-seen order (OTLP-16), as request bytes."""
     resources: dict[str, tuple[bytes, dict[tuple[str, str], list[bytes]]]] = {}
+    keys: dict[int, str] = {}  # the spans of one event share one resource dict: key it once
     for record in records:
-        rkey = json.dumps(record.resource, sort_keys=True, default=str)
+        rkey = keys.get(id(record.resource))
+        if rkey is None:
+            rkey = keys[id(record.resource)] = json.dumps(record.resource, sort_keys=True, default=str)
         entry = resources.get(rkey)
         if entry is None:
             entry = resources[rkey] = (_attributes(b"\x0a", record.resource), {})

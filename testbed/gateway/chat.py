@@ -1,7 +1,9 @@
 """``POST /v1/chat/completions``: non-streamed and streamed, any provider format upstream.
 
 Streams: each upstream SSE event is translated and written to the client as it arrives (no
-buffering), ending with ``data: [DONE]``. The attempt records the first upstream chunk
+buffering beyond one upstream read: the frames of the events that arrived together go out in one
+write, as a bare proxy would pass that read on, instead of one socket write per frame), ending
+with ``data: [DONE]``. The attempt records the first upstream chunk
 (``time_to_first_chunk``, SEM-16) and ends after the last one (SEM-17). A mid-stream upstream
 error, a cut stream or a read timeout sends an OAI-07 error frame and closes without ``[DONE]``;
 the attempt and the SERVER span get the ``error.type`` (SEM-18). A client that disconnects gets
@@ -12,10 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from typing import Any, Final
 
 import aiohttp
 from aiohttp import web
+from aiohttp.http_exceptions import LineTooLong
 
 from testbed.gateway.attempts import BadUpstreamBody, run_attempts
 from testbed.gateway.config import TargetConfig
@@ -88,25 +92,59 @@ async def _write(response: web.StreamResponse, record: RequestRecord, payload: b
         record.first_byte_ns = time.time_ns()
 
 
-async def _write_chunks(response: web.StreamResponse, record: RequestRecord, chunks: list[OutChunk],
-                        accumulator: StreamAccumulator | None) -> None:
+def _frames(chunks: list[OutChunk], accumulator: StreamAccumulator | None) -> list[bytes]:
+    out = []
     for chunk, raw in chunks:
         if accumulator is not None:
             accumulator.feed(chunk)
-        await _write(response, record, b"data: " + raw + b"\n\n")
+        out.append(b"data: " + raw + b"\n\n")
+    return out
+
+
+async def _write_chunks(response: web.StreamResponse, record: RequestRecord, chunks: list[OutChunk],
+                        accumulator: StreamAccumulator | None) -> None:
+    frames = _frames(chunks, accumulator)
+    if frames:
+        await _write(response, record, b"".join(frames))
+
+
+async def _line_batches(content: aiohttp.StreamReader) -> AsyncIterator[list[bytes]]:
+    """The complete lines of each upstream read (with their line ends); the last line may lack
+    one at the end of the body. A line longer than the reader's limit fails as ``readline`` would."""
+    limit = getattr(content, "_high_water", 2**17)
+    pending = b""
+    async for data in content.iter_any():
+        pending += data
+        if b"\n" not in data:
+            if len(pending) > limit:
+                raise LineTooLong(pending[:100] + b"...", limit)
+            continue
+        lines = pending.split(b"\n")
+        pending = lines.pop()
+        if len(pending) > limit:
+            raise LineTooLong(pending[:100] + b"...", limit)
+        yield [line + b"\n" for line in lines]
+    if pending:
+        yield [pending]
 
 
 async def _relay(response: web.StreamResponse, record: RequestRecord, attempt: AttemptRecord,
                  translator: StreamTranslator, resp: aiohttp.ClientResponse,
                  accumulator: StreamAccumulator | None) -> None:
     decoder = SseDecoder()
-    async for line in resp.content:
-        event = decoder.feed_line(line)
-        if event is None:
-            continue
-        if attempt.first_chunk_ns is None:
-            attempt.first_chunk_ns = time.time_ns()
-        await _write_chunks(response, record, translator.feed(event), accumulator)
+    async for lines in _line_batches(resp.content):
+        frames: list[bytes] = []
+        for line in lines:
+            event = decoder.feed_line(line)
+            if event is None:
+                continue
+            if attempt.first_chunk_ns is None:
+                attempt.first_chunk_ns = time.time_ns()
+            frames += _frames(translator.feed(event), accumulator)
+            if translator.state.error is not None:
+                break
+        if frames:
+            await _write(response, record, b"".join(frames))
         if translator.state.error is not None:
             return
     last = decoder.flush()
