@@ -58,7 +58,7 @@ def up_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> StackSe
 
     settings = StackSettings(exclude_request_data=args.exclude_request_data, behaviours_file=args.behaviours,
                              host=args.host, nats_cluster=args.nats_cluster, gateways=args.gateways,
-                             exporters=args.exporters)
+                             exporters=args.exporters, nats_url=args.nats_url or environ.get("TESTBED_NATS_URL") or None)
     if gateway_key := args.gateway_api_key or environ.get(GATEWAY_API_KEY_ENV):
         settings.gateway_api_key = gateway_key
     if middleware_key := args.middleware_api_key or environ.get(MIDDLEWARE_API_KEY_ENV):
@@ -137,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--nats-cluster", type=_count, default=0, metavar="N",
                     help="start a routed JetStream cluster of N nats-server nodes, the stream with N replicas "
                     "(default: one server)")
+    up.add_argument("--nats-url", metavar="URL[,URL...]",
+                    help="an existing NATS with JetStream (a cluster: every node's URL, comma-separated) "
+                    "instead of an embedded one; with credentials in it, prefer TESTBED_NATS_URL (see docs/scaling.md)")
     up.add_argument("--gateways", type=_count, default=1, metavar="N",
                     help="reference gateways, each on its own cluster node (default: 1)")
     up.add_argument("--exporters", type=_count, default=1, metavar="M",

@@ -85,6 +85,11 @@ class StackSettings:
 _PART_RE = re.compile(r"^(gateway|exporter)(?:-(\d+))?$")
 
 
+def without_credentials(urls: str) -> str:
+    """NATS URLs with any ``user:password@`` or token masked, for a line that is printed."""
+    return ",".join(re.sub(r"//[^/@]*@", "//***@", url) for url in urls.split(","))
+
+
 def part_name(kind: str, index: int) -> str:
     """``gateway`` for the first, ``gateway-2`` for the second, ... (the supervisor's part names)."""
     return kind if index == 0 else f"{kind}-{index + 1}"
@@ -318,7 +323,7 @@ class Stack:
         ready["middleware_api_key"] = self.settings.middleware_api_key
         if self.admin_key:
             ready["admin_key"] = self.admin_key
-        ready["nats"] = self.nats_url
+        ready["nats"] = without_credentials(self.nats_url)
         if self.cluster is not None:
             ready["nats_cluster"] = [node.url for node in self.cluster.nodes]
         if len(self.gateways) > 1:

@@ -92,3 +92,16 @@ def test_the_cli_takes_a_set_name_and_up_takes_the_cluster_shape() -> None:
     assert (up.nats_cluster, up.gateways, up.exporters) == (3, 2, 3)
     with pytest.raises(SystemExit):
         build_parser().parse_args(["up", "--gateways", "many"])
+
+
+def test_up_takes_an_external_nats_from_its_flag_or_variable_and_never_prints_its_credentials() -> None:
+    from testbed.cli import up_settings
+    from testbed.runner.stack import without_credentials
+
+    args = build_parser().parse_args(["up"])
+    assert up_settings(args, {"TESTBED_NATS_URL": "nats://u:p@a:4222"}).nats_url == "nats://u:p@a:4222"
+    assert up_settings(args, {}).nats_url is None
+    flagged = build_parser().parse_args(["up", "--nats-url", "nats://a:1,nats://b:2"])
+    assert up_settings(flagged, {}).nats_url == "nats://a:1,nats://b:2"
+    assert without_credentials("nats://u:secret@a:1,nats://tok@b:2,nats://c:3") == \
+        "nats://***@a:1,nats://***@b:2,nats://c:3"
