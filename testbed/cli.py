@@ -54,11 +54,11 @@ def _gateway(args: argparse.Namespace) -> int:
 def up_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> StackSettings:
     """``testbed up``'s settings; a key comes from its flag, else its variable, else is generated."""
     from testbed.admin_key import GATEWAY_API_KEY_ENV, MIDDLEWARE_API_KEY_ENV
-    from testbed.runner.stack import StackSettings
+    from testbed.runner.stack import NATS_URL_ENV, StackSettings
 
     settings = StackSettings(exclude_request_data=args.exclude_request_data, behaviours_file=args.behaviours,
                              host=args.host, nats_cluster=args.nats_cluster, gateways=args.gateways,
-                             exporters=args.exporters, nats_url=args.nats_url or environ.get("TESTBED_NATS_URL") or None)
+                             exporters=args.exporters, nats_url=args.nats_url or environ.get(NATS_URL_ENV) or None)
     if gateway_key := args.gateway_api_key or environ.get(GATEWAY_API_KEY_ENV):
         settings.gateway_api_key = gateway_key
     if middleware_key := args.middleware_api_key or environ.get(MIDDLEWARE_API_KEY_ENV):

@@ -10,6 +10,7 @@ holds every expected span (less counted drops) and nothing is queued, or at ``dr
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +36,7 @@ from testbed.runner.passthrough import start_comparator
 from testbed.runner.results import ScenarioOutcome
 from testbed.runner.scenario import Scenario
 from testbed.runner.signals_collect import with_signals
-from testbed.runner.stack import Stack, StackSettings
+from testbed.runner.stack import NATS_URL_ENV, Stack, StackSettings
 from testbed.runner.timeline import ProviderRules, execute, plan
 from testbed.shipped import shipped_dir
 from testbed.waiting import wait_until_async
@@ -122,7 +123,7 @@ def open_session(workdir: Path, profile_path: str | None, exclude: bool = False,
     nodes, gateways, exporters = shape
     stack = Stack.start(StackSettings(exclude_request_data=exclude, gateway_config=str(config_path),
                                       with_gateway=profile is None, nats_cluster=nodes, gateways=gateways,
-                                      exporters=exporters))
+                                      exporters=exporters, nats_url=os.environ.get(NATS_URL_ENV) or None))
     try:
         if profile is None:
             return RunSession(stack, ReferenceGateway(stack), workdir, (exclude, capture), None, config_path)

@@ -43,6 +43,9 @@ from testbed.runner.configs import default_gateway_config_path, exporter_config,
 from testbed.runner.supervisor import Log, Supervisor
 
 HOST = "127.0.0.1"
+NATS_URL_ENV = "TESTBED_NATS_URL"
+"""An existing NATS with JetStream for ``testbed up`` and ``testbed run`` (comma-separated URLs of a
+cluster's nodes); unset (the default) starts an embedded nats-server or cluster."""
 
 
 def _key(prefix: str) -> str:
