@@ -83,5 +83,7 @@ MODE_FAULTS: Final[dict[str, tuple[str, str, dict[str, object]]]] = {
     "down": ("ingest", "down", {}),
     "throttled": ("ingest", "throttle", {"status": 429, "retry_after": 1}),
     "bus_down": ("bus", "bus_down", {}),
+    # A NATS cluster's first node SIGKILLed for the block and started again at its end.
+    "node_down": ("bus", "bus_down", {"node": 0, "signal": "KILL"}),
 }
 MODES: Final = frozenset(("healthy", *MODE_FAULTS))

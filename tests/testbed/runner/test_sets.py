@@ -105,3 +105,11 @@ def test_up_takes_an_external_nats_from_its_flag_or_variable_and_never_prints_it
     assert up_settings(flagged, {}).nats_url == "nats://a:1,nats://b:2"
     assert without_credentials("nats://u:secret@a:1,nats://tok@b:2,nats://c:3") == \
         "nats://***@a:1,nats://***@b:2,nats://c:3"
+
+
+def test_node_down_is_a_mode_that_kills_the_first_cluster_node_for_its_blocks() -> None:
+    sc = parse_scenario(_doc("a", stack={"nats_cluster": 3}, workload={"rate_per_s": 10, "duration_s": 6},
+                             modes={"block_s": 1, "sequence": ["healthy", "node_down"] * 3}), "a.yaml")
+    faults = sc.mode_faults()
+    assert [(f.target, f.kind, dict(f.params), f.at_s) for f in faults] == [
+        ("bus", "bus_down", {"node": 0, "signal": "KILL"}, at) for at in (1.0, 3.0, 5.0)]
