@@ -1,16 +1,18 @@
 """CPU priority for the load generator's sending thread (LAT-03).
 
 On a machine with fewer cores than processes (the whole stack on a 2-core CI runner), the
-sending thread's timer fires on time but the thread waits for a core behind the gateway, the
-providers, the exporter, nats-server and the ingest: sends then leave milliseconds late, and
-by different amounts in different groups. Raising the sending thread's scheduling priority for
-the load phase lets it run as soon as its timer fires, so the schedule is kept; the parts under
-test keep their normal priority, so what they do is measured as before.
+sending thread's timer fires on time but the thread then waits for a core behind the gateway, the
+providers, the exporter, nats-server and the ingest: about one send in fifty left 1 to 4 ms late,
+by amounts that differed from one group of requests to the next. For the load phase the thread
+that runs the schedule therefore joins the real-time class (``SCHED_RR`` at its lowest priority),
+so the scheduler runs it as soon as its alarm fires; where that is not allowed it is raised by 10
+nice levels, and where neither is, nothing changes and the run says so (LAT-03 then judges the
+lag as it is). The parts under test stay in the normal class: ``SCHED_RESET_ON_FORK`` keeps every
+thread and process started meanwhile out of the raised class, and ``child_priority`` puts each
+process the runner starts back at the base nice value.
 
-Raising priority needs the privilege to lower a nice value (root, or CAP_SYS_NICE). Without it
-nothing changes and the run says so (``elevated`` is False): LAT-03 then judges the lag as is.
-Linux keeps a nice value per thread, so only the thread that runs the load loop is raised; a
-process started from that thread while raised is put back to the base value (``child_priority``).
+Only the calling thread is raised (Linux keeps policies and nice values per thread). The kernel's
+real-time throttling (95% of each second by default) bounds what a runaway sender could take.
 """
 
 from __future__ import annotations
@@ -18,37 +20,59 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from typing import Final
+from typing import Final, Literal
 
+Raised = Literal["realtime", "nice", "none"]
 LOAD_NICE_DELTA: Final = -10
-"""How far the sending thread's nice value is lowered: enough to win a core on wake-up against
-the stack's parts (nice 0), short of the real-time class, so it can never starve them."""
+"""The fallback: enough to win a core on wake-up more often than not against nice-0 parts."""
 
 _BASE_NICE: Final = os.getpriority(os.PRIO_PROCESS, 0) if hasattr(os, "getpriority") else 0
 
 
 def child_priority() -> None:
-    """``preexec_fn`` for processes started by the runner: the base nice value, whatever thread
-    started them, so a part restarted during the load phase is not raised with the sender."""
+    """``preexec_fn`` for processes the runner starts: the base nice value and the normal class,
+    whatever thread started them."""
     if hasattr(os, "setpriority"):
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, 0, _BASE_NICE)
 
 
+def _realtime() -> bool:
+    if not hasattr(os, "sched_setscheduler"):
+        return False
+    try:
+        policy = os.SCHED_RR | getattr(os, "SCHED_RESET_ON_FORK", 0)
+        os.sched_setscheduler(0, policy, os.sched_param(os.sched_get_priority_min(os.SCHED_RR)))
+    except (OSError, AttributeError):
+        return False
+    return True
+
+
+def _normal() -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+
+
 @contextlib.contextmanager
-def raised_priority(delta: int = LOAD_NICE_DELTA) -> Iterator[bool]:
-    """Lower the calling thread's nice value by ``-delta`` for the block; yields whether it could."""
+def raised_priority(delta: int = LOAD_NICE_DELTA, *, realtime: bool = True) -> Iterator[Raised]:
+    """Raise the calling thread for the block; yields how: ``realtime``, ``nice`` or ``none``."""
+    if realtime and _realtime():
+        try:
+            yield "realtime"
+        finally:
+            _normal()
+        return
     if not hasattr(os, "setpriority"):
-        yield False
+        yield "none"
         return
     before = os.getpriority(os.PRIO_PROCESS, 0)
     try:
         os.setpriority(os.PRIO_PROCESS, 0, max(-20, before + delta))
     except OSError:
-        yield False
+        yield "none"
         return
     try:
-        yield True
+        yield "nice"
     finally:
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, 0, before)

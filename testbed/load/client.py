@@ -51,6 +51,8 @@ Clock = Callable[[], int]
 class DriveResult:
     records: tuple[ClientRecord, ...]
     cap_hits: int
+    priority: str = "none"
+    """How the sending thread was raised for the load: ``realtime``, ``nice`` or ``none``."""
 
 
 async def drive(
@@ -76,7 +78,7 @@ async def drive(
     slots = asyncio.Semaphore(max_outstanding)
     tasks: list[asyncio.Task[ClientRecord]] = []
     cap_hits = 0
-    with _gc_paused(), raised_priority():
+    with _gc_paused(), raised_priority() as priority:
         start = clock()
         try:
             for arrival in schedule.arrivals:
@@ -93,7 +95,7 @@ async def drive(
         finally:
             wait.close()
         records = await asyncio.gather(*tasks)
-    return DriveResult(tuple(records), cap_hits)
+    return DriveResult(tuple(records), cap_hits, priority)
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ every hop stamps with.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
@@ -29,9 +30,10 @@ from testbed.load.schedule import MixItem, Schedule, build_schedule
 from testbed.runner.answer import Answer
 from testbed.runner.scenario import MixEntry, Scenario
 
-LEAD_NS: Final = 3_000_000
-"""How long before its time a request is built and given a connection: more than the loop's
-timer error (~1 ms) plus building a request, so the alarm, not the builder, decides the send."""
+LEAD_NS: Final = 10_000_000
+"""How long before its time a request is built and given a connection: well over the loop's timer
+error (~1 ms), building a request and, now and then, a new connection's handshake with a busy
+server, so the alarm, not the builder, decides the send."""
 CORRELATION_HEADER = "x-testbed-correlation-id"
 CANARY_HEADER = "x-testbed-canary"
 _FILLER = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima".split()
@@ -130,6 +132,7 @@ class LoadResult:
     cap_hits: int
     start_ns: int = 0
     planted: dict[str, str] = field(default_factory=dict)
+    priority: str = "none"
 
 
 async def run_load(sc: Scenario, target: Target, run_id: str, *, on_start: Callable[[], None] | None = None) -> LoadResult:
@@ -173,6 +176,10 @@ async def run_load(sc: Scenario, target: Target, run_id: str, *, on_start: Calla
         headers = {**built.headers, "authorization": f"Bearer {key}"}
         return await _exchange(pool_for(base_url), alarms, headers, built.body, base, w.timeout_s)
 
+    paths = {a.path for a in schedule.arrivals}
+    urls = [u for p, u in (("gateway", target.gateway_url()), ("direct", target.providers_url),
+                           ("comparator", target.comparator_url)) if p in paths and u]
+    await asyncio.gather(*(pool_for(u).warm(warm_connections(w.rate_per_s)) for u in urls))
     if on_start is not None:
         on_start()
     try:
@@ -182,7 +189,8 @@ async def run_load(sc: Scenario, target: Target, run_id: str, *, on_start: Calla
         alarms.close()
         for pool in pools.values():
             pool.close()
-    return LoadResult(result.records, tuple(canaries), result.cap_hits, started[0] if started else 0)
+    return LoadResult(result.records, tuple(canaries), result.cap_hits, started[0] if started else 0,
+                      priority=result.priority)
 
 
 async def _exchange(pool: Pool, alarms: Alarms, headers: dict[str, str], body: dict[str, Any],
@@ -215,6 +223,12 @@ async def _exchange(pool: Pool, alarms: Alarms, headers: dict[str, str], body: d
     error = None if done else "stream ended without [DONE]"
     return replace(base, first_byte_ns=resp.first_content_ns or resp.complete_ns, error=error, **common,
                    **answer.fields(sse))
+
+
+def warm_connections(rate_per_s: float) -> int:
+    """Connections opened per target before the schedule starts: about the requests in flight
+    over 100 ms at the full rate, so a burst of slow answers rarely makes a send wait on a new one."""
+    return max(8, min(64, int(rate_per_s * 0.1)))
 
 
 def _content_line(line: bytes) -> bool:
