@@ -22,11 +22,12 @@ def test_every_required_scenario_is_shipped_and_loads() -> None:
 def test_the_default_set_keeps_its_load_short() -> None:
     chosen = select([])
     assert len(chosen) >= 5
-    # ``testbed run`` stays within 120 s, isolation and the p99 latency budget included: a run of
-    # 22 default scenarios took 97 s on two cores, so ~2 s of reset and drain per scenario on top
-    # of the load itself.
-    assert {"isolation", "latency-p99", "hostile-input"} <= {sc.name for sc in chosen}
-    assert "latency-budget-250rps" not in {sc.name for sc in chosen}
+    # ``testbed run`` stays within 120 s: a run of 22 default scenarios took 97 s on two cores, so
+    # ~2 s of reset and drain per scenario on top of the load itself. The timing scenarios are a
+    # set of their own until their verdicts are stable on two cores (docs/verdicts.md).
+    names = {sc.name for sc in chosen}
+    assert "hostile-input" in names and not names & {"isolation", "latency-p99", "latency-budget-250rps"}
+    assert {sc.name for sc in select([], set_name="timing")} == {"isolation", "latency-p99", "latency-budget-250rps"}
     assert sum(sc.workload.duration_s + 2.0 for sc in chosen) <= 120
 
 
