@@ -7,9 +7,10 @@ by amounts that differed from one group of requests to the next. For the load ph
 that runs the schedule therefore joins the real-time class (``SCHED_RR`` at its lowest priority),
 so the scheduler runs it as soon as its alarm fires; where that is not allowed it is raised by 10
 nice levels, and where neither is, nothing changes and the run says so (LAT-03 then judges the
-lag as it is). The parts under test stay in the normal class: ``SCHED_RESET_ON_FORK`` keeps every
-thread and process started meanwhile out of the raised class, and ``child_priority`` puts each
-process the runner starts back at the base nice value.
+lag as it is). The parts under test stay in the normal class: the thread is flagged
+``SCHED_RESET_ON_FORK`` in both cases, so every thread and process started from it meanwhile
+begins in the normal class with a nice value of at least 0. Processes are still spawned the cheap
+way (no ``preexec_fn``, which would force a full fork of the runner while it keeps the schedule).
 
 Only the calling thread is raised (Linux keeps policies and nice values per thread). The kernel's
 real-time throttling (95% of each second by default) bounds what a runaway sender could take.
@@ -26,31 +27,23 @@ Raised = Literal["realtime", "nice", "none"]
 LOAD_NICE_DELTA: Final = -10
 """The fallback: enough to win a core on wake-up more often than not against nice-0 parts."""
 
-_BASE_NICE: Final = os.getpriority(os.PRIO_PROCESS, 0) if hasattr(os, "getpriority") else 0
-
-
-def child_priority() -> None:
-    """``preexec_fn`` for processes the runner starts: the base nice value and the normal class,
-    whatever thread started them."""
-    if hasattr(os, "setpriority"):
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, 0, _BASE_NICE)
+_RESET_ON_FORK: Final = getattr(os, "SCHED_RESET_ON_FORK", 0)
 
 
 def _realtime() -> bool:
     if not hasattr(os, "sched_setscheduler"):
         return False
     try:
-        policy = os.SCHED_RR | getattr(os, "SCHED_RESET_ON_FORK", 0)
+        policy = os.SCHED_RR | _RESET_ON_FORK
         os.sched_setscheduler(0, policy, os.sched_param(os.sched_get_priority_min(os.SCHED_RR)))
     except (OSError, AttributeError):
         return False
     return True
 
 
-def _normal() -> None:
+def _normal(reset_on_fork: bool = False) -> None:
     with contextlib.suppress(OSError, AttributeError):
-        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+        os.sched_setscheduler(0, os.SCHED_OTHER | (_RESET_ON_FORK if reset_on_fork else 0), os.sched_param(0))
 
 
 @contextlib.contextmanager
@@ -71,8 +64,10 @@ def raised_priority(delta: int = LOAD_NICE_DELTA, *, realtime: bool = True) -> I
     except OSError:
         yield "none"
         return
+    _normal(reset_on_fork=True)  # children and threads start at nice 0, not raised with the sender
     try:
         yield "nice"
     finally:
+        _normal()
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, 0, before)

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from testbed.errors import ProcessStartError
-from testbed.priority import child_priority
 
 DEFAULT_START_TIMEOUT_S = 30.0
 
@@ -136,7 +135,6 @@ def start_server(
         env=full_env,
         cwd=cwd,
         start_new_session=True,
-        preexec_fn=child_priority,
     )
     err.close()
     lines: "queue.Queue[str | None]" = queue.Queue()

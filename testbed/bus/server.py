@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import IO
 
 from testbed.errors import ProcessStartError
-from testbed.priority import child_priority
 
 _LISTEN_RE = re.compile(r"Listening for client connections on ([^\s]+):(\d+)")
 _MONITOR_RE = re.compile(r"Starting http monitor on ([^\s]+):(\d+)")
@@ -100,7 +99,7 @@ class NatsServer:
                 argv += ["--routes", ",".join(self.routes)]
         self._popen = subprocess.Popen(
             argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-            text=True, start_new_session=True, preexec_fn=child_priority,
+            text=True, start_new_session=True,
         )
         self._await_ready(timeout)
         return self.url

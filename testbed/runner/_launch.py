@@ -23,7 +23,6 @@ from typing import IO
 
 from testbed.errors import ProcessStartError, WaitTimeout
 from testbed.waiting import wait_until
-from testbed.priority import child_priority
 
 _KEPT_TAIL = 64 << 10
 """Bytes of a stopped process's stderr kept once its file is deleted."""
@@ -92,7 +91,7 @@ def launch(argv: list[str], ready: ReadySpec, *, env: dict[str, str] | None = No
     err = tempfile.NamedTemporaryFile(prefix="testbed-gut-", suffix=".log", delete=False)
     popen = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, text=True,
                              env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}, cwd=cwd,
-                             start_new_session=True, preexec_fn=child_priority)
+                             start_new_session=True)
     err.close()
     proc = LaunchedProcess(popen, err.name)
     lines: queue.Queue[str | None] = queue.Queue()
