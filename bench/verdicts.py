@@ -145,9 +145,10 @@ def misses_table(runs: list[dict[str, Any]]) -> list[str]:
 def render(doc: dict[str, Any]) -> str:
     s, runs = doc["summary"], doc["runs"]
     env = doc["environment"]
-    out = ["# Verdict stability of the default set (RUN-08)", "",
+    out = ["# Verdict stability (RUN-08)", "",
            f"Written by `bench/verdicts.py` on {doc['date']}: {s['runs']} run(s) of `testbed run` on "
-           f"{env['cpus']} CPU(s), {env['platform']}, Python {env['python']}. {env['note']}", "",
+           f"{env['cpus']} CPU(s), {env['platform']}, Python {env['python']}, scenarios "
+           f"{', '.join(s['scenarios'])}. {env['note']}", "",
            f"**{s['clean_runs']} of {s['runs']} runs passed every scenario**; inconclusive verdicts: "
            f"{s['inconclusive_verdicts']}; longest run {_f(s['wall_s_max'], 1)} s.", "",
            "## Verdict per scenario per run", "", *verdict_table(runs, s["scenarios"]), "",
