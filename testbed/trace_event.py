@@ -170,7 +170,7 @@ class TraceEvent:
         try:
             return text.encode()
         except UnicodeEncodeError:
-            return _SURROGATE.sub(REPLACEMENT, text).encode()
+            return valid_text(text).encode()
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> TraceEvent:

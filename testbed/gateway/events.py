@@ -8,9 +8,8 @@ Redaction (RED-01..06, RED-08): with Exclude Request Data on, every content fiel
 content, output content), error messages are None and stop sequences (user text) are dropped;
 tokens, models, ids, finish reasons, timings and error types stay. The record never holds request
 headers, so API keys and auth headers cannot reach an event.
-Header text (User-Agent, path, correlation id, requested model) is made valid UTF-8 here: an
-undecodable byte arrives as a lone surrogate and leaves as U+FFFD; any other text is made valid
-when the event is serialised (:meth:`TraceEvent.to_json`).
+Text is made valid UTF-8 in one place, when the event is serialised (:meth:`TraceEvent.to_json`):
+an undecodable header byte arrives here as a lone surrogate and leaves as U+FFFD.
 :func:`encode_within` keeps an event under the bus ``max_payload`` by shortening content strings
 (the JSON stays valid, ``truncated=true``), or gives up (GW-09).
 """
@@ -34,7 +33,6 @@ from testbed.trace_event import (
     TraceContext,
     TraceEvent,
     Usage,
-    valid_text,
 )
 
 Json = dict[str, Any]
@@ -96,10 +94,6 @@ class RequestRecord:
     first_byte_ns: int | None = None
     error_type: str | None = None
     attempts: list[AttemptRecord] = field(default_factory=list)
-
-
-def _text(value: str | None) -> str | None:
-    return None if value is None else valid_text(value)
 
 
 def _num(value: Any) -> float | None:
@@ -174,11 +168,11 @@ def build_event(
         trace=TraceContext(trace_id=trace.trace_id, server_span_id=record.server_span_id,
                            parent_span_id=trace.parent_span_id, trace_flags=trace.flags,
                            tracestate=trace.tracestate, link=trace.link),
-        http=HttpInfo(method=record.method, route=record.route, path=_text(record.path) or "", scheme=record.scheme,
+        http=HttpInfo(method=record.method, route=record.route, path=record.path, scheme=record.scheme,
                       status_code=record.status_code, server_address=record.server_address,
                       server_port=record.server_port, client_address=record.client_address,
-                      user_agent=_text(record.user_agent), protocol_version=record.protocol_version),
-        request=RequestInfo(operation=record.operation, requested_model=_text(record.requested_model),
+                      user_agent=record.user_agent, protocol_version=record.protocol_version),
+        request=RequestInfo(operation=record.operation, requested_model=record.requested_model,
                             stream=record.stream, params=request_params(record.body or {}, record.exclude),
                             content=_request_content(record) if with_content else None),
         attempts=[_attempt(a, with_content, not record.exclude, finish) for a in record.attempts],
@@ -186,7 +180,7 @@ def build_event(
         end_ns=record.end_ns,
         first_byte_ns=record.first_byte_ns,
         excluded=record.exclude,
-        correlation_id=_text(record.correlation_id),
+        correlation_id=record.correlation_id,
         error_type=record.error_type,
     )
 

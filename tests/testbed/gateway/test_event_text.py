@@ -20,9 +20,10 @@ def test_undecodable_header_bytes_become_replacement_characters() -> None:
     rec.correlation_id = "c\udcfe"
     rec.path = "/v1/chat/\udc80"
     ev = build_event(rec, {"service.name": "gw"}, event_id="e1", capture_content=True, finish=finish)
-    assert ev.http.user_agent == "curl x\ufffd"
-    assert ev.correlation_id == "c\ufffd"
-    assert ev.http.path == "/v1/chat/\ufffd"
+    back = TraceEvent.from_json(ev.to_json())
+    assert back.http.user_agent == "curl x\ufffd"
+    assert back.correlation_id == "c\ufffd"
+    assert back.http.path == "/v1/chat/\ufffd"
 
 
 def test_a_lone_surrogate_in_body_content_leaves_the_gateway_as_a_replacement_character() -> None:
