@@ -10,15 +10,13 @@ task, and its last microseconds are a busy wait on the driver's clock so it neve
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import os
 import time
 from collections.abc import Callable
 from typing import Final, Protocol
 
-from testbed.load.timer import _TFD_CLOEXEC, _TFD_NONBLOCK, Clock, _Itimerspec, _libc, _Timespec
+from testbed.load.timer import Clock, arm_timerfd, open_timerfd, timerfd_lib
 
-_CLOCK_MONOTONIC: Final = 1
 MAX_BUSY_WAIT_NS: Final = 2_000_000
 """A kernel timer and the driver's clock may disagree by a little; never spin longer than this."""
 
@@ -64,7 +62,7 @@ class KernelAlarms:
     """One ``timerfd`` per pending alarm, armed in nanoseconds and watched by the loop."""
 
     def __init__(self, clock: Clock = time.time_ns) -> None:
-        lib = _libc()
+        lib = timerfd_lib()
         if lib is None:
             raise OSError("timerfd is not available on this platform")
         self._lib = lib
@@ -75,9 +73,7 @@ class KernelAlarms:
     def _fd(self) -> int:
         if self._free:
             return self._free.pop()
-        fd = self._lib.timerfd_create(_CLOCK_MONOTONIC, _TFD_NONBLOCK | _TFD_CLOEXEC)
-        if fd < 0:
-            raise OSError(ctypes.get_errno(), "timerfd_create failed")
+        fd = open_timerfd(self._lib)
         self._open.add(fd)
         return fd
 
@@ -87,9 +83,7 @@ class KernelAlarms:
             fn()
             return
         fd = self._fd()
-        spec = _Itimerspec(_Timespec(0, 0), _Timespec(delay // 1_000_000_000, delay % 1_000_000_000))
-        if self._lib.timerfd_settime(fd, 0, ctypes.byref(spec), None) != 0:
-            raise OSError(ctypes.get_errno(), "timerfd_settime failed")
+        arm_timerfd(self._lib, fd, delay)
         loop = asyncio.get_running_loop()
 
         def fired() -> None:

@@ -178,8 +178,6 @@ class Pool:
         self.host = host
         self.port = port
         self._idle: deque[_Connection] = deque()
-        self.opened = 0
-        """Connections opened so far (warm ones included)."""
         self._all: set[_Connection] = set()
         self._clock = clock
 
@@ -191,7 +189,6 @@ class Pool:
         loop = asyncio.get_running_loop()
         _, proto = await loop.create_connection(lambda: _Connection(self), self.host, self.port)
         self._all.add(proto)
-        self.opened += 1
         return proto
 
     async def warm(self, count: int) -> None:
@@ -202,7 +199,6 @@ class Pool:
         for _, proto in made:
             self._all.add(proto)
             self._idle.append(proto)
-        self.opened += count
 
     def release(self, conn: _Connection) -> None:
         self._idle.append(conn)

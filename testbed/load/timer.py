@@ -101,7 +101,7 @@ class _Itimerspec(ctypes.Structure):
     _fields_ = [("it_interval", _Timespec), ("it_value", _Timespec)]
 
 
-def _libc() -> ctypes.CDLL | None:
+def timerfd_lib() -> ctypes.CDLL | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
@@ -111,6 +111,21 @@ def _libc() -> ctypes.CDLL | None:
     except (OSError, AttributeError):
         return None
     return libc
+
+
+def open_timerfd(lib: ctypes.CDLL) -> int:
+    """A non-blocking, close-on-exec ``timerfd`` on the monotonic clock."""
+    fd = lib.timerfd_create(_CLOCK_MONOTONIC, _TFD_NONBLOCK | _TFD_CLOEXEC)
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), "timerfd_create failed")
+    return fd
+
+
+def arm_timerfd(lib: ctypes.CDLL, fd: int, delay_ns: int) -> None:
+    """Arm ``fd`` to fire once, ``delay_ns`` from now."""
+    spec = _Itimerspec(_Timespec(0, 0), _Timespec(delay_ns // 1_000_000_000, delay_ns % 1_000_000_000))
+    if lib.timerfd_settime(fd, 0, ctypes.byref(spec), None) != 0:
+        raise OSError(ctypes.get_errno(), "timerfd_settime failed")
 
 
 class TimerFd:
@@ -124,17 +139,14 @@ class TimerFd:
     def __init__(self, clock: Clock = time.monotonic_ns) -> None:
         self._clock = clock
         self._fd = -1
-        lib = _libc()
+        lib = timerfd_lib()
         if lib is None:
             raise OSError("timerfd is not available on this platform")
         self._lib = lib
 
     def _open(self) -> int:
         if self._fd < 0:
-            fd = self._lib.timerfd_create(_CLOCK_MONOTONIC, _TFD_NONBLOCK | _TFD_CLOEXEC)
-            if fd < 0:
-                raise OSError(ctypes.get_errno(), "timerfd_create failed")
-            self._fd = fd
+            self._fd = open_timerfd(self._lib)
         return self._fd
 
     async def sleep_until(self, deadline_ns: int) -> None:
@@ -142,9 +154,7 @@ class TimerFd:
         if delay <= 0:
             return
         fd = self._open()
-        spec = _Itimerspec(_Timespec(0, 0), _Timespec(delay // 1_000_000_000, delay % 1_000_000_000))
-        if self._lib.timerfd_settime(fd, 0, ctypes.byref(spec), None) != 0:
-            raise OSError(ctypes.get_errno(), "timerfd_settime failed")
+        arm_timerfd(self._lib, fd, delay)
         loop = asyncio.get_running_loop()
         fired: asyncio.Future[None] = loop.create_future()
 
