@@ -3,7 +3,7 @@
 Every section and key is optional; an unknown key or a wrong type raises
 :class:`~testbed.errors.ConfigError` naming the key path (``otlp.timeout_ms``). OTLP and batch
 values left out (or ``null``) come from the ``OTEL_*`` variables by the precedence rule of
-:mod:`testbed.settings`. See ``default_config.yaml`` for every key with its default.
+:mod:`testbed.exporter.otel_env`. See ``default_config.yaml`` for every key with its default.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from testbed.exporter.defects import exporter_defects
 from testbed.exporter.metrics_export import GenAiMetricsSettings, resolve_genai_metrics
 from testbed.exporter.retry import MAX_RESPONSE_BYTES, RetryPolicy
 from testbed.exporter.sender import MAX_REQUEST_BYTES, SenderSettings
-from testbed.settings import BatchExplicit, BatchSettings, OtlpExplicit, resolve_batch, resolve_otlp
+from testbed.exporter.otel_env import BatchExplicit, BatchSettings, OtlpExplicit, resolve_batch, resolve_otlp
 
 DEFAULT_CONFIG_RESOURCE: Final = "default_config.yaml"
 

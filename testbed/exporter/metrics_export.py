@@ -8,7 +8,7 @@ permanently refused one is dropped and counted. The measurements come from spans
 message was acked, so metrics never hold back an ack and an ack never waits on metrics.
 
 Settings (resolved once, with the config; a key of the config's ``genai_metrics`` section wins over
-its variable, by the precedence rule of :mod:`testbed.settings`):
+its variable, by the precedence rule of :mod:`testbed.exporter.otel_env`):
 
 - ``enabled`` / ``OTEL_METRICS_EXPORTER``: ``none`` turns the metrics off; default ``otlp``;
 - ``endpoint`` / ``OTEL_EXPORTER_OTLP_METRICS_ENDPOINT``: the full URL, used as-is; default: the
@@ -41,7 +41,7 @@ from testbed.exporter.genai_metrics import INSTRUMENTS, GenAiAggregator, Instrum
 from testbed.exporter.retry import Action, Decision, RetryPolicy, decide
 from testbed.exporter.sender import Clock, Sender, SenderSettings
 from testbed.exporter.spans import SpanRecord
-from testbed.settings import pick
+from testbed.exporter.otel_env import pick
 
 log = logging.getLogger(__name__)
 

@@ -130,7 +130,7 @@ def resolve(active: frozenset[str], environ: Mapping[str, str]) -> GatewayDefect
     a graded ``publish_in_request_path@Xms`` gives up the export after X ms."""
     if not _on(active, PUBLISH_IN_REQUEST_PATH):
         return GatewayDefects(active)
-    from testbed.settings import OtlpExplicit, resolve_otlp
+    from testbed.exporter.otel_env import OtlpExplicit, resolve_otlp
 
     otlp = resolve_otlp(OtlpExplicit(), environ)
     grade = grade_of(active, PUBLISH_IN_REQUEST_PATH)

@@ -18,7 +18,7 @@ from testbed.exporter.defects import DEFECTS_ENV as EXPORTER_ENV
 from testbed.gateway.defects import DEFECTS_ENV as GATEWAY_ENV
 from testbed.gateway.defects import PUBLISH_IN_REQUEST_PATH
 from testbed.selftest.catalogue import Defect
-from testbed.settings import OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_HEADERS
+from testbed.exporter.otel_env import OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_HEADERS
 
 if TYPE_CHECKING:
     from testbed.runner.run import RunSession

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from testbed.errors import ConfigError
-from testbed.settings import (
+from testbed.exporter.otel_env import (
     BatchExplicit,
     OtlpExplicit,
     append_traces_path,
