@@ -14,7 +14,7 @@ from fake_middleware.query import Condition, SpanQuery, parse_query
 from fake_middleware.server import MiddlewareServer
 from fake_middleware.settings import Settings
 from fake_middleware.store import SpanStore
-from fake_middleware.threaded import ThreadedMiddleware
+from fake_middleware.server_thread import ThreadedMiddleware
 
 __all__ = ["Condition", "FaultSpec", "FaultSpecError", "MiddlewareServer", "RequestRecord", "Settings", "SpanQuery",
            "SpanStore", "StoredSpan", "ThreadedMiddleware", "create_app", "parse_query"]

@@ -48,7 +48,7 @@ from testbed.stack_handles import GatewayHandle, StackHandle
 
 if TYPE_CHECKING:
     from fake_middleware.model import StoredSpan
-    from fake_middleware.threaded import ThreadedMiddleware
+    from fake_middleware.server_thread import ThreadedMiddleware
     from testbed.runner.results import ScenarioOutcome
     from testbed.runner.run import RunSession
     from testbed.runner.scenario import Scenario
@@ -112,7 +112,7 @@ class FakeProviders:
 @pytest.fixture
 def fake_middleware() -> Iterator[FakeMiddleware]:
     from fake_middleware.settings import Settings
-    from fake_middleware.threaded import ThreadedMiddleware
+    from fake_middleware.server_thread import ThreadedMiddleware
 
     key = f"mw-{secrets.token_hex(8)}"
     with ThreadedMiddleware(Settings(keys={"default": key})) as server:

@@ -33,7 +33,7 @@ def exporter_settings(ingest_url: str, api_key: str) -> dict[str, str]:
 
 def watch_main(args: argparse.Namespace) -> int:
     from fake_middleware.settings import Settings
-    from fake_middleware.threaded import ThreadedMiddleware
+    from fake_middleware.server_thread import ThreadedMiddleware
 
     api_key = f"mw-{secrets.token_hex(8)}"
     started = time.time_ns()
