@@ -25,7 +25,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from testbed.load.stats import percentile
+from testbed.percentiles import percentile
 from testbed.process import python_module_argv, start_server
 from testbed.waiting import wait_until
 

@@ -28,7 +28,7 @@ import testbed.loop
 from testbed.checks.evidence import ClientRecord
 from testbed.load.client import Request, drive
 from testbed.load.schedule import build_schedule
-from testbed.load.stats import percentile
+from testbed.percentiles import percentile
 from testbed.load.timer import TIMERS
 
 RESULTS = Path(__file__).parent / "results" / "send_lag.json"

@@ -7,19 +7,19 @@ calls a peer that sends no spans; it makes a *virtual* node named by ``peer.serv
 ``gen_ai.provider.name`` or ``server.address`` (in that order), when one is present.
 
 For nodes and edges: call count, error rate (status ERROR) and p50/p99 duration in ms
-(nearest-rank percentiles). With ``window_ns``, every edge also lists the same figures per window
+(nearest-rank percentiles, ``testbed.percentiles``). With ``window_ns``, every edge also lists the same figures per window
 of its spans' start times (windows aligned on multiples of ``window_ns`` since the epoch), so a
 caller -> provider edge shows when its latency or errors changed (SIG-01).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from fake_middleware.model import StoredSpan
+from testbed.percentiles import ranked
 
 _PEER_KEYS: Final = ("peer.service", "gen_ai.provider.name", "server.address")
 _ERROR: Final = 2
@@ -51,14 +51,8 @@ class _Calls:
         n = len(self.durations_ns)
         ordered = sorted(self.durations_ns)
         return {"calls": n, "errors": self.errors, "error_rate": self.errors / n if n else 0.0,
-                "p50_ms": percentile(ordered, 50) / 1e6 if n else None,
-                "p99_ms": percentile(ordered, 99) / 1e6 if n else None}
-
-
-def percentile(ordered: list[int], pct: float) -> float:
-    """Nearest-rank percentile of an ascending list (not empty)."""
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return float(ordered[rank - 1])
+                "p50_ms": ranked(ordered, 50) / 1e6 if n else None,
+                "p99_ms": ranked(ordered, 99) / 1e6 if n else None}
 
 
 def build_topology(spans: Iterable[StoredSpan], window_ns: int | None = None) -> dict[str, Any]:

@@ -24,7 +24,8 @@ from typing import Final
 from testbed.checks.evidence import ClientRecord, Evidence
 from testbed.checks.latency import generator_health, unproven
 from testbed.checks.result import CheckResult, FindingSink, conclude
-from testbed.load.stats import bootstrap_percentile_deltas, percentile
+from testbed.load.stats import bootstrap_percentile_deltas
+from testbed.percentiles import percentile
 
 NAME = "isolation"
 SPEC_IDS = ("ISO-01", "ISO-02", "ISO-03", "ISO-04", "LAT-03")
@@ -77,7 +78,7 @@ class IsolationCheck:
 
     def run(self, evidence: Evidence) -> CheckResult:
         b = evidence.settings.budgets
-        sink = FindingSink(NAME, evidence.settings.profile, evidence.settings.name)
+        sink = FindingSink(NAME, evidence.settings.convention, evidence.settings.name)
         gateway = [r for r in evidence.client if r.path == "gateway"]
         modes: dict[str, list[ClientRecord]] = defaultdict(list)
         for r in gateway:

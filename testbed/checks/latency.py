@@ -20,7 +20,8 @@ from testbed.checks.evidence import ClientRecord, Evidence, LatencyBudget
 from testbed.checks.result import CheckResult, Finding, FindingSink, conclude
 from testbed.load.histogram import PERCENTILES, LatencyHistogram
 from testbed.load.lag import LagSummary, lag_by_group
-from testbed.load.stats import DeltaCI, bootstrap_percentile_deltas, bootstrap_statistic, ranked
+from testbed.load.stats import DeltaCI, bootstrap_percentile_deltas, bootstrap_statistic
+from testbed.percentiles import ranked
 
 NAME = "latency"
 SPEC_IDS = ("LAT-02", "LAT-03", "LAT-04", "LAT-05", "LAT-06", "LAT-07")
@@ -130,7 +131,7 @@ class LatencyCheck:
 
     def run(self, evidence: Evidence) -> CheckResult:
         st = evidence.settings
-        sink = FindingSink(NAME, st.profile, st.name)
+        sink = FindingSink(NAME, st.convention, st.name)
         recs = after_warmup(evidence.client, st.budgets.warmup_s)
         by_path = {p: [r for r in recs if r.path == p] for p in PATHS}
         present = {p: rs for p, rs in by_path.items() if rs}

@@ -17,7 +17,7 @@ from typing import Final
 from testbed.checks.correlate import KIND_SERVER, entries_for_request, entry_trace_id, gateway_entries, genai_client_spans
 from testbed.checks.evidence import ClientRecord, Evidence, SpanView
 from testbed.checks.result import CheckResult, FindingSink, conclude
-from testbed.load.stats import percentile
+from testbed.percentiles import percentile
 
 NAME = "loss"
 SPEC_IDS = ("LOSS-01", "LOSS-02", "LOSS-03", "LOSS-04", "LOSS-05")
@@ -39,7 +39,7 @@ class LossCheck:
 
     def run(self, evidence: Evidence) -> CheckResult:
         st = evidence.settings
-        sink = FindingSink(NAME, st.profile, st.name)
+        sink = FindingSink(NAME, st.convention, st.name)
         requests = [r for r in evidence.client if r.path == "gateway"]
         entries = gateway_entries(evidence)
         if not requests and not entries:

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 from testbed.checks.evidence import Evidence, SpanView
 from testbed.checks.result import CheckResult, FindingSink, conclude
 from testbed.checks.signal_evidence import INFRA_KEYS, SIGNAL_OF_FAULT, FaultWindow, SignalEvidence
+from testbed.percentiles import ranked
 
 NAME = "signals"
 SPEC_IDS = ("SIG-01", "SIG-02", "SIG-03", "SIG-04")
@@ -35,7 +35,7 @@ class SignalsCheck:
 
     def run(self, evidence: Evidence) -> CheckResult:
         st = evidence.settings
-        sink = FindingSink(NAME, st.profile, st.name)
+        sink = FindingSink(NAME, st.convention, st.name)
         ev: SignalEvidence | None = getattr(evidence, "signals", None)
         if ev is None:
             return conclude(NAME, SPEC_IDS, (), judged={"edges": 0}, inconclusive="no signal evidence was collected")
@@ -49,10 +49,6 @@ class SignalsCheck:
                                 "windows": ev.windows_judged},
                         details={"signals": len(ev.signals), "false_alarms": false_alarms,
                                  "detection_delay_ms": delays, "window_ms": ev.window_ns / 1e6})
-
-
-def nearest_rank(ordered: Sequence[int], pct: float) -> float:
-    return float(ordered[max(1, math.ceil(pct / 100 * len(ordered))) - 1])
 
 
 # --- SIG-01 --------------------------------------------------------------------------------------
@@ -73,7 +69,7 @@ def check_topology(spans: Sequence[SpanView], topology: Mapping[str, Any], sink:
         durations = sorted(s.duration_ns for s in members)
         errors = sum(1 for s in members if s.status_code == 2)
         want = {"calls": len(members), "errors": errors,
-                "p50_ms": nearest_rank(durations, 50) / 1e6, "p99_ms": nearest_rank(durations, 99) / 1e6}
+                "p50_ms": ranked(durations, 50) / 1e6, "p99_ms": ranked(durations, 99) / 1e6}
         for key, value in want.items():
             actual = edge.get(key)
             if not isinstance(actual, (int, float)) or abs(actual - value) > 1e-6:

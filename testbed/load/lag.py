@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from testbed.checks.evidence import ClientRecord
-from testbed.load.stats import percentile
+from testbed.percentiles import percentile
 
 SLOW_SEND_NS: Final = 10_000_000
 """LAT-03 (b): a send that leaves more than 10 ms late is a slow send."""

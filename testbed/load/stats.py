@@ -1,5 +1,6 @@
-"""Shared statistics for the isolation and latency checks: nearest-rank percentiles, a seeded
-bootstrap confidence interval of a percentile difference, median and coefficient of variation.
+"""Shared statistics for the isolation and latency checks: a seeded bootstrap confidence interval
+of a percentile difference, median and coefficient of variation. Percentiles are the suite's one
+nearest-rank definition, ``testbed.percentiles`` (re-exported here for older imports).
 
 Pure and deterministic: the bootstrap draws from ``random.Random(seed)``, so the same inputs and
 seed give the same interval on every machine.
@@ -13,17 +14,10 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from testbed.percentiles import percentile, ranked
 
-def percentile(values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile (the smallest value with at least p% of values at or below it),
-    the same definition HDR histograms use. Raises ValueError on an empty sequence."""
-    if not values:
-        raise ValueError("percentile of no values")
-    if not 0 <= p <= 100:
-        raise ValueError(f"percentile out of range: {p}")
-    ordered = sorted(values)
-    rank = max(1, math.ceil(p / 100 * len(ordered)))
-    return ordered[rank - 1]
+__all__ = ["DeltaCI", "bootstrap_delta", "bootstrap_percentile_deltas", "bootstrap_statistic",
+           "coefficient_of_variation", "median", "percentile", "ranked"]
 
 
 def median(values: Sequence[float]) -> float:
@@ -90,7 +84,7 @@ def bootstrap_percentile_deltas(
     for _ in range(resamples):
         rb, ra = sorted(rng.choices(b, k=len(b))), sorted(rng.choices(a, k=len(a)))
         for p in percentiles:
-            deltas[p].append(_ranked(rb, p) - _ranked(ra, p))
+            deltas[p].append(ranked(rb, p) - ranked(ra, p))
     tail = (1 - confidence) / 2 * 100
     out = {}
     for p in percentiles:
@@ -119,12 +113,3 @@ def bootstrap_statistic(
     point = statistic([sorted(s) for s in samples])
     return DeltaCI(point, percentile(values, tail), percentile(values, 100 - tail), resamples, seed)
 
-
-def ranked(ordered: Sequence[float], p: float) -> float:
-    """The nearest-rank percentile of an already sorted sequence."""
-    return _ranked(ordered, p)
-
-
-def _ranked(ordered: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile of an already sorted sequence."""
-    return ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1]

@@ -1,5 +1,5 @@
 """Pure parts without a network: auth forms and modes (MW-02, MW-03), bounded inflation (OTLP-04,
-OTLP-12), canary base64 alignments (SPEC 4), query conditions, topology percentiles, key parsing."""
+OTLP-12), canary base64 alignments (SPEC 4), query conditions, key parsing."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from fake_middleware.otlp import BodyTooLarge, BoundedDecoder, Encoding, Signal,
 from fake_middleware.otlp_json import JsonDecodeError, parse_json
 from fake_middleware.query import Condition, QueryError
 from fake_middleware.settings import Settings, parse_keys
-from fake_middleware.topology import percentile
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest, \
     ExportTraceServiceResponse
 
@@ -117,11 +116,6 @@ def test_conditions(text: str, attrs: dict[str, dict[str, object]], holds: bool)
 def test_order_conditions_need_numbers() -> None:
     with pytest.raises(QueryError, match="where"):
         Condition.parse("n>=abc")
-
-
-def test_nearest_rank_percentiles() -> None:
-    values = list(range(1, 101))
-    assert (percentile(values, 50), percentile(values, 99), percentile([7], 99)) == (50, 99, 7)
 
 
 @pytest.mark.parametrize("doc, where", [

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from testbed.load.alarm import KernelAlarms, LoopAlarms, best_alarms
-from testbed.load.stats import percentile
+from testbed.percentiles import percentile
 
 
 @pytest.mark.parametrize("factory", [LoopAlarms, best_alarms], ids=["loop", "best"])

@@ -1,4 +1,4 @@
-"""Shared statistics: nearest-rank percentiles, seeded bootstrap CIs of percentile differences that are
+"""Shared statistics: seeded bootstrap CIs of percentile differences that are
 deterministic for its seed, and the coefficient of variation used for jitter detection."""
 
 from __future__ import annotations
@@ -7,17 +7,8 @@ import random
 
 import pytest
 
-from testbed.load.stats import bootstrap_delta, coefficient_of_variation, percentile
-
-
-@pytest.mark.parametrize(("p", "expected"), [(0, 1), (50, 50), (99, 99), (99.9, 100), (100, 100)])
-def test_nearest_rank_percentile(p: float, expected: int) -> None:
-    assert percentile(list(range(100, 0, -1)), p) == expected
-
-
-def test_percentile_of_nothing_is_an_error() -> None:
-    with pytest.raises(ValueError):
-        percentile([], 50)
+from testbed.load.stats import bootstrap_delta, coefficient_of_variation
+from testbed.percentiles import percentile
 
 
 def test_bootstrap_is_deterministic_per_seed_and_brackets_the_point() -> None:

@@ -14,7 +14,7 @@ import pytest
 from testbed.checks.evidence import ClientRecord
 from testbed.load.client import Request, drive
 from testbed.load.schedule import build_schedule
-from testbed.load.stats import percentile
+from testbed.percentiles import percentile
 from testbed.load.timer import LoopTimer, SpinTimer, TimerFd, precise_timer
 
 
