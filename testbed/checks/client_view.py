@@ -54,7 +54,7 @@ class ClientViewCheck:
 
     def run(self, evidence: Evidence) -> CheckResult:
         st = evidence.settings
-        sink = FindingSink(NAME, st.profile, st.name)
+        sink = FindingSink(NAME, st.convention, st.name)
         entries = gateway_entries(evidence)
         span_of = {id(m.entry): m.span for m in matched_pairs(evidence) if m.entry is not None}
         answered = [r for r in evidence.client if r.path == "gateway" and r.ok]

@@ -29,7 +29,7 @@ class DuplicatesCheck:
 
     def run(self, evidence: Evidence) -> CheckResult:
         st = evidence.settings
-        sink = FindingSink(NAME, st.profile, st.name)
+        sink = FindingSink(NAME, st.convention, st.name)
         counts = Counter((s.trace_id, s.span_id) for s in evidence.spans)
         if not counts:
             return conclude(NAME, SPEC_IDS, [], judged={"spans": 0}, inconclusive="no span reached the ingest")

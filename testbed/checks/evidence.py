@@ -283,10 +283,11 @@ class Budgets:
 
 @dataclass(frozen=True, slots=True)
 class ScenarioSettings:
-    """What the scenario declares about the run and the gateway's profile."""
+    """What the scenario declares about the run and what its gateway profile says of the gateway."""
 
     name: str = ""
-    profile: str = "genai-1.41"
+    convention: str = "genai-1.41"
+    """The semantic convention the spans are judged by (a rules file in ``rules/``)."""
     exclude_request_data: bool = False
     capture_content: bool = True
     reference_gateway: bool = False

@@ -32,7 +32,7 @@ class ExporterCheck:
 
     def run(self, evidence: Evidence) -> CheckResult:
         st = evidence.settings
-        sink = FindingSink(NAME, st.profile, st.name)
+        sink = FindingSink(NAME, st.convention, st.name)
         for s in {(s.scope_name, s.scope_version): s for s in evidence.spans}.values():
             if not s.scope_name:
                 sink.add("OTLP-16", "warning", "missing", "spans under an empty scope name",

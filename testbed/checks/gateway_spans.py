@@ -27,7 +27,7 @@ class GatewaySpansCheck:
 
     def run(self, evidence: Evidence) -> CheckResult:
         st = evidence.settings
-        sink = FindingSink(NAME, st.profile, st.name)
+        sink = FindingSink(NAME, st.convention, st.name)
         if not evidence.spans:
             return conclude(NAME, SPEC_IDS, [], judged={"spans": 0}, inconclusive="no span reached the ingest")
         if st.expects_server_span:

@@ -35,7 +35,7 @@ class HostileCheck:
 
     def run(self, evidence: Evidence) -> CheckResult:
         st = evidence.settings
-        sink = FindingSink(NAME, st.profile, st.name)
+        sink = FindingSink(NAME, st.convention, st.name)
         hostile = [r for r in evidence.client if r.path == "hostile"]
         normal = [r for r in evidence.client if r.path == "gateway" and r.status is not None and r.trace_id]
         if not hostile:

@@ -49,7 +49,7 @@ class MetricsCheck:
 
     def run(self, evidence: Evidence) -> CheckResult:
         st = evidence.settings
-        sink = FindingSink(NAME, st.profile, st.name)
+        sink = FindingSink(NAME, st.convention, st.name)
         points = tuple(getattr(evidence, "metrics", ()) or ())
         spans = [s for s in evidence.spans if s.kind == 3 and "gen_ai.operation.name" in s.attributes]
         genai = [p for p in points if p.name in SEMCONV_INSTRUMENTS]

@@ -27,7 +27,7 @@ class PropagationCheck:
 
     def run(self, evidence: Evidence) -> CheckResult:
         st = evidence.settings
-        sink = FindingSink(NAME, st.profile, st.name)
+        sink = FindingSink(NAME, st.convention, st.name)
         entries = gateway_entries(evidence)
         traces = spans_by_trace(evidence.spans)
         with_spans = upstream = 0

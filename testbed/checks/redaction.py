@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from testbed.checks.evidence import CONTENT_SLOTS, Canary, CanaryHit, Evidence, SpanView, TypedValue
 from testbed.checks.kept import check_kept_fields, tie_spans_to_answers
 from testbed.checks.result import CheckResult, FindingSink, conclude
-from testbed.checks.rules import Profile, load_profile
+from testbed.checks.rules import Convention, load_convention
 
 NAME = "redaction"
 SPEC_IDS = ("RED-01", "RED-02", "RED-03", "RED-04", "RED-05", "RED-06", "RED-07", "RED-08", "RED-09")
@@ -86,8 +86,8 @@ class RedactionCheck:
 
     def run(self, evidence: Evidence) -> CheckResult:
         st = evidence.settings
-        profile = load_profile(st.profile)
-        sink = FindingSink(NAME, profile.name, st.name)
+        convention = load_convention(st.convention)
+        sink = FindingSink(NAME, convention.name, st.name)
         hits = _dedupe([*evidence.hits, *scan_spans(evidence.spans, evidence.canaries)])
         streamed = {r.correlation_id for r in evidence.client if r.stream}
         retries = {s.span_id for s in evidence.spans if _is_retry(s)}
@@ -97,13 +97,13 @@ class RedactionCheck:
         judged = {"spans": len(evidence.spans), "canaries": len(evidence.canaries)}
         reason = ""
         if st.exclude_request_data:
-            check_content_names(evidence.spans, profile, sink)
+            check_content_names(evidence.spans, convention, sink)
             kept = check_kept_fields(evidence.spans, evidence.client, sink, tie_spans_to_answers(evidence))
             judged.update(kept_spans=kept["spans"], client_answers=kept["answers"])
             if not evidence.canaries:
                 reason = "no canary was planted, so absence proves nothing (RED-01)"
         elif st.capture_content:
-            reason = positive_control(hits, profile)
+            reason = positive_control(hits, convention)
         if not evidence.spans and not reason:
             # Canaries alone prove nothing: the spans they could have leaked into must exist.
             reason = "no span reached the ingest, so no leak could be looked for"
@@ -172,25 +172,25 @@ def check_secret_attributes(spans: Iterable[SpanView], ingest_keys: tuple[str, .
                 sink.add("RED-08", "violation", "leak", "the ingest API key appears in a span", attribute=loc, **ids)
 
 
-def check_content_names(spans: Iterable[SpanView], profile: Profile, sink: FindingSink) -> None:
+def check_content_names(spans: Iterable[SpanView], convention: Convention, sink: FindingSink) -> None:
     """Content carriers must be absent under ON, canary or not (SPEC 4's removed list)."""
     for s in spans:
         for name in s.attributes:
-            if profile.is_content(name):
+            if convention.is_content(name):
                 sink.add("RED-01", "violation", "leak", f"content attribute {name} present with Exclude Request Data on",
                          trace_id=s.trace_id, span_id=s.span_id, attribute=name)
         for e in s.events:
-            if e.name in profile.content_events:
+            if e.name in convention.content_events:
                 sink.add("RED-01", "violation", "leak", f"content event {e.name} present with Exclude Request Data on",
                          trace_id=s.trace_id, span_id=s.span_id, attribute=e.name)
 
 
-def positive_control(hits: Iterable[CanaryHit], profile: Profile) -> str:
-    """RED-07: '' when USR and OUT canaries appear in the profile's content attributes."""
+def positive_control(hits: Iterable[CanaryHit], convention: Convention) -> str:
+    """RED-07: '' when USR and OUT canaries appear in the convention's content attributes."""
     def found(slot: str, patterns: tuple[str, ...]) -> bool:
         return any(h.slot == slot and h.where == "ingest" and _in_attr(h.location, patterns) for h in hits)
 
-    missing = [s for s, p in (("USR", profile.input_content), ("OUT", profile.output_content)) if not found(s, p)]
+    missing = [s for s, p in (("USR", convention.input_content), ("OUT", convention.output_content)) if not found(s, p)]
     if missing:
         return f"positive control failed: no {' or '.join(missing)} canary in the content attributes (RED-07)"
     return ""

@@ -47,13 +47,13 @@ class Finding:
     category: Category
     message: str
     evidence: Mapping[str, Any] = field(default_factory=dict)
-    profile: str = ""
+    convention: str = ""
     scenario: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "spec_id": self.spec_id, "check": self.check, "severity": self.severity,
-            "category": self.category, "profile": self.profile, "scenario": self.scenario,
+            "category": self.category, "convention": self.convention, "scenario": self.scenario,
             "message": self.message, "evidence": dict(self.evidence),
         }
 
@@ -123,11 +123,11 @@ def judged_text(judged: Mapping[str, Any]) -> str:
 
 
 class FindingSink:
-    """Collects findings for one check with the check name, profile and scenario filled in."""
+    """Collects findings for one check with the check name, convention and scenario filled in."""
 
-    def __init__(self, check: str, profile: str = "", scenario: str = "") -> None:
+    def __init__(self, check: str, convention: str = "", scenario: str = "") -> None:
         self.check = check
-        self.profile = profile
+        self.convention = convention
         self.scenario = scenario
         self.findings: list[Finding] = []
 
@@ -136,5 +136,5 @@ class FindingSink:
     ) -> None:
         clean = {k: v for k, v in evidence.items() if v is not None}
         self.findings.append(
-            Finding(spec_id, self.check, severity, category, message, clean, self.profile, self.scenario)
+            Finding(spec_id, self.check, severity, category, message, clean, self.convention, self.scenario)
         )

@@ -1,9 +1,9 @@
 """Semantic-convention check: names, kinds, status, requirement levels, types, deprecated and
-non-standard names of GenAI spans, driven by a profile's rules file (SPEC 2.1-2.3, 2.6, 2.7, 2.8).
+non-standard names of GenAI spans, driven by a convention's rules file (SPEC 2.1-2.3, 2.6, 2.7, 2.8).
 
 SEM-01..07, SEM-12, SEM-13, SEM-23, SEM-24. Values that need the provider journal (SEM-09..11,
 GW-04) live in ``semconv_values``; streaming rules (SEM-14..18) in ``streaming``. Spans are selected
-by the profile's marker set (any ``gen_ai.*`` attribute for ``genai-1.41`` and ``legacy``), never by
+by the convention's marker set (any ``gen_ai.*`` attribute for ``genai-1.41`` and ``legacy``), never by
 one required attribute alone, so a span that lost ``gen_ai.operation.name`` is judged, not skipped.
 A GenAI span is paired with the journal entry it caused (``correlate.pair``), so conditional
 requirements are judged on what was sent.
@@ -17,7 +17,7 @@ from typing import Any
 from testbed.checks.correlate import KIND_CLIENT, KIND_INTERNAL, pair
 from testbed.checks.evidence import Evidence, JournalEntry, SpanView, TypedValue
 from testbed.checks.result import CheckResult, FindingSink, Severity, conclude
-from testbed.checks.rules import AttributeRule, Profile, load_profile
+from testbed.checks.rules import AttributeRule, Convention, load_convention
 
 NAME = "semconv"
 SPEC_IDS = ("SEM-01", "SEM-02", "SEM-03", "SEM-04", "SEM-05", "SEM-06", "SEM-07",
@@ -31,61 +31,61 @@ class SemconvCheck:
     spec_ids = SPEC_IDS
 
     def run(self, evidence: Evidence) -> CheckResult:
-        profile = load_profile(evidence.settings.profile)
-        sink = FindingSink(NAME, profile.name, evidence.settings.name)
-        selected = [s for s in evidence.spans if profile.selects(s.attributes)]
+        convention = load_convention(evidence.settings.convention)
+        sink = FindingSink(NAME, convention.name, evidence.settings.name)
+        selected = [s for s in evidence.spans if convention.selects(s.attributes)]
         # Conditional requirements are judged on what was sent, so only on pairs that are certain.
         entries = {m.span.span_id: m.entry for m in pair(evidence).pairs if m.span is not None and not m.weak}
         for span in selected:
-            check_span(span, entries.get(span.span_id), profile, sink)
-        reason = "" if selected else "no span of the profile reached the ingest"
+            check_span(span, entries.get(span.span_id), convention, sink)
+        reason = "" if selected else "no span of the convention reached the ingest"
         return conclude(NAME, SPEC_IDS, sink.findings, judged={"spans": len(selected)}, inconclusive=reason,
                         details={"spans_checked": len(selected)})
 
 
-def check_span(span: SpanView, entry: JournalEntry | None, profile: Profile, sink: FindingSink) -> None:
-    attrs = effective_attributes(span, profile, sink)
-    check_names(span, profile, sink)
-    for rule in profile.attributes.values():
-        tv = attrs.get(rule.name)
+def check_span(span: SpanView, entry: JournalEntry | None, convention: Convention, sink: FindingSink) -> None:
+    attrs = effective_attributes(span, convention, sink)
+    check_names(span, convention, sink)
+    for name, rule in convention.attributes.items():
+        tv = attrs.get(name)
         if tv is None:
-            _presence(span, entry, rule, attrs, sink)
+            _presence(span, entry, name, rule, attrs, sink)
         else:
-            _type(span, rule.name, rule.type, tv, rule.rule if rule.rule == "SEM-24" else "SEM-12", sink)
-    if profile.is_genai:
-        _genai_shape(span, entry, attrs, profile, sink)
-    elif profile.span_kinds:
+            _type(span, name, rule.type, tv, rule.rule if rule.rule == "SEM-24" else "SEM-12", sink)
+    if convention.is_genai:
+        _genai_shape(span, entry, attrs, convention, sink)
+    elif convention.span_kinds:
         kind = attrs.get("openinference.span.kind")
-        if kind is not None and kind.plain() not in profile.span_kinds:
+        if kind is not None and kind.plain() not in convention.span_kinds:
             sink.add("SEM-03", "violation", "value", "openinference.span.kind is not a known kind",
                      trace_id=span.trace_id, span_id=span.span_id, attribute="openinference.span.kind",
-                     expected=list(profile.span_kinds), actual=kind.plain())
+                     expected=list(convention.span_kinds), actual=kind.plain())
 
 
-def effective_attributes(span: SpanView, profile: Profile, sink: FindingSink) -> dict[str, TypedValue]:
+def effective_attributes(span: SpanView, convention: Convention, sink: FindingSink) -> dict[str, TypedValue]:
     """Attributes with deprecated names reported (SEM-23) and, under ``legacy``, standing in for
     their replacement (old values mapped to new ones)."""
     attrs = dict(span.attributes)
-    for name, dep in profile.deprecated.items():
+    for name, dep in convention.deprecated.items():
         tv = span.attributes.get(name)
         if tv is None:
             continue
         sink.add("SEM-23", "warning", "deprecated",
                  f"deprecated attribute {name}" + (f"; use {dep.replacement}" if dep.replacement else ""),
                  trace_id=span.trace_id, span_id=span.span_id, attribute=name, expected=dep.replacement)
-        if profile.deprecated_satisfies and dep.replacement and dep.replacement not in attrs:
+        if convention.deprecated_satisfies and dep.replacement and dep.replacement not in attrs:
             mapped = dep.values.get(tv.plain(), tv.plain()) if tv.type == "string" else tv.value
             attrs[dep.replacement] = TypedValue(tv.type, mapped)
     return attrs
 
 
-def check_names(span: SpanView, profile: Profile, sink: FindingSink) -> None:
+def check_names(span: SpanView, convention: Convention, sink: FindingSink) -> None:
     """SEM-13: gen_ai.* names outside the registry and never-standard names are info; a
     never-standard name whose value has the wrong type is judged by SEM-12."""
     for name, tv in span.attributes.items():
-        if profile.known(name):
+        if convention.known(name):
             continue
-        ns = profile.non_standard_rule(name)
+        ns = convention.non_standard_rule(name)
         if ns is not None:
             sink.add("SEM-13", "info", "non_standard", f"{name} is not part of the conventions",
                      trace_id=span.trace_id, span_id=span.span_id, attribute=name)
@@ -119,7 +119,7 @@ def _type(span: SpanView, name: str, expected: str, tv: TypedValue, spec_id: str
                  attribute=name, expected=expected, actual=tv.type)
 
 
-def _presence(span: SpanView, entry: JournalEntry | None, rule: AttributeRule,
+def _presence(span: SpanView, entry: JournalEntry | None, name: str, rule: AttributeRule,
               attrs: Mapping[str, TypedValue], sink: FindingSink) -> None:
     if rule.level == "opt_in" or rule.condition in _OWNED_ELSEWHERE:
         return
@@ -129,8 +129,8 @@ def _presence(span: SpanView, entry: JournalEntry | None, rule: AttributeRule,
     if not condition_due(rule.condition, span, entry, attrs):
         return
     sev: Severity = "warning" if rule.level == "recommended" else "violation"
-    sink.add(rule.rule, sev, "missing", f"{rule.level.replace('_', ' ')} attribute {rule.name} is missing",
-             trace_id=span.trace_id, span_id=span.span_id, attribute=rule.name)
+    sink.add(rule.rule, sev, "missing", f"{rule.level.replace('_', ' ')} attribute {name} is missing",
+             trace_id=span.trace_id, span_id=span.span_id, attribute=name)
 
 
 def _body(entry: JournalEntry | None) -> Mapping[str, Any]:
@@ -169,7 +169,7 @@ def condition_due(cond: str, span: SpanView, entry: JournalEntry | None, attrs: 
 
 
 def _genai_shape(span: SpanView, entry: JournalEntry | None, attrs: Mapping[str, TypedValue],
-                 profile: Profile, sink: FindingSink) -> None:
+                 convention: Convention, sink: FindingSink) -> None:
     ids = {"trace_id": span.trace_id, "span_id": span.span_id}
     op = _str(attrs.get("gen_ai.operation.name"))
     model = _str(attrs.get("gen_ai.request.model"))
@@ -179,7 +179,7 @@ def _genai_shape(span: SpanView, entry: JournalEntry | None, attrs: Mapping[str,
             sink.add("SEM-01", "warning", "value", "span name is not '{operation} {model}'",
                      expected=expected, actual=span.name, **ids)
     _kind(span, attrs, sink)
-    _operation_and_provider(span, entry, op, _str(attrs.get("gen_ai.provider.name")), profile, sink)
+    _operation_and_provider(span, entry, op, _str(attrs.get("gen_ai.provider.name")), convention, sink)
     _status(span, entry, attrs, sink)
     if op == "embeddings" and "gen_ai.usage.output_tokens" in attrs:
         sink.add("SEM-24", "warning", "value", "an embeddings span has output tokens",
@@ -200,21 +200,21 @@ def _kind(span: SpanView, attrs: Mapping[str, TypedValue], sink: FindingSink) ->
 
 
 def _operation_and_provider(span: SpanView, entry: JournalEntry | None, op: str | None,
-                            provider: str | None, profile: Profile, sink: FindingSink) -> None:
+                            provider: str | None, convention: Convention, sink: FindingSink) -> None:
     ids = {"trace_id": span.trace_id, "span_id": span.span_id}
-    exp = profile.expected.get(entry.provider, {}) if entry is not None else {}
-    ops = next((v for k, v in (exp.get("operations") or {}).items() if entry and k in entry.path), None)
+    exp = convention.expected.get(entry.provider) if entry is not None else None
+    ops = next((v for k, v in exp.operations.items() if entry and k in entry.path), None) if exp else None
     if op is not None and ops and op not in ops:
         sink.add("SEM-03", "violation", "value", "gen_ai.operation.name is not the well-known value",
                  attribute="gen_ai.operation.name", expected=list(ops), actual=op, **ids)
-    elif op is not None and op not in profile.operations:
+    elif op is not None and op not in convention.operations:
         sink.add("SEM-03", "info", "non_standard", f"custom operation name {op!r}",
                  attribute="gen_ai.operation.name", actual=op, **ids)
-    want = exp.get("provider")
+    want = exp.provider if exp else None
     if provider is not None and want and provider != want:
         sink.add("SEM-04", "violation", "value", "gen_ai.provider.name does not name the provider called",
                  attribute="gen_ai.provider.name", expected=want, actual=provider, **ids)
-    elif provider is not None and provider not in profile.providers:
+    elif provider is not None and provider not in convention.providers:
         sink.add("SEM-04", "info", "non_standard", f"custom provider name {provider!r}",
                  attribute="gen_ai.provider.name", actual=provider, **ids)
 

@@ -18,7 +18,7 @@ from typing import Any
 from testbed.checks.correlate import Match, entry_parent_id, entry_trace_id, pair
 from testbed.checks.evidence import Evidence, JournalEntry, SpanView, TypedValue
 from testbed.checks.result import CheckResult, FindingSink, conclude
-from testbed.checks.rules import load_profile
+from testbed.checks.rules import load_convention
 from testbed.checks.semconv import effective_attributes
 
 NAME = "semconv-values"
@@ -75,10 +75,10 @@ class ValuesCheck:
     spec_ids = SPEC_IDS
 
     def run(self, evidence: Evidence) -> CheckResult:
-        profile = load_profile(evidence.settings.profile)
-        sink = FindingSink(NAME, profile.name, evidence.settings.name)
-        if not profile.is_genai:
-            return conclude(NAME, SPEC_IDS, [], judged={}, inconclusive=f"profile {profile.name} has no GenAI value rules")
+        convention = load_convention(evidence.settings.convention)
+        sink = FindingSink(NAME, convention.name, evidence.settings.name)
+        if not convention.is_genai:
+            return conclude(NAME, SPEC_IDS, [], judged={}, inconclusive=f"convention {convention.name} has no GenAI value rules")
         pairing = pair(evidence)
         pairs = pairing.pairs
         summary = pairing.summary()
@@ -90,16 +90,16 @@ class ValuesCheck:
         elif not pairs:
             reason = "no span could be paired with an upstream request by any means (GW-04)"
         for m in pairing.matches:
-            _judge(m, profile, sink, bool(pairs))
+            _judge(m, convention, sink, bool(pairs))
         return conclude(NAME, SPEC_IDS, sink.findings, inconclusive=reason, judged={"spans": len(pairs)},
                         details={"pairing": summary})
 
 
-def _judge(m: Match, profile: Any, sink: FindingSink, paired_any: bool) -> None:
+def _judge(m: Match, convention: Any, sink: FindingSink, paired_any: bool) -> None:
     """Values on a pair (downgraded on a weak one); GW-04 on a side left alone."""
     if m.span is not None and m.entry is not None:
-        local = FindingSink(sink.check, sink.profile, sink.scenario)
-        check_values(m.span, m.entry, effective_attributes(m.span, profile, FindingSink(NAME)), local)
+        local = FindingSink(sink.check, sink.convention, sink.scenario)
+        check_values(m.span, m.entry, effective_attributes(m.span, convention, FindingSink(NAME)), local)
         for f in local.findings:
             if m.weak:
                 f = replace(f, severity="warning" if f.severity == "violation" else f.severity,

@@ -27,7 +27,7 @@ class StreamingCheck:
 
     def run(self, evidence: Evidence) -> CheckResult:
         st = evidence.settings
-        sink = FindingSink(NAME, st.profile, st.name)
+        sink = FindingSink(NAME, st.convention, st.name)
         pairs = [m for m in matched_pairs(evidence) if m.entry is not None]
         streams = spans = 0
         for m in pairs:

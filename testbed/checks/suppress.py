@@ -25,7 +25,7 @@ from testbed.errors import ConfigError
 
 FailOn = Literal["violation", "warning"]
 _KEYS = frozenset(("spec_id", "match", "reason"))
-_FINDING_FIELDS = ("check", "severity", "category", "message", "profile", "scenario")
+_FINDING_FIELDS = ("check", "severity", "category", "message", "convention", "scenario")
 
 
 @dataclass(frozen=True, slots=True)

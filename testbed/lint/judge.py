@@ -43,7 +43,7 @@ class LintSettings:
 
 
 def judge_spans(spans: Sequence[SpanView], st: LintSettings) -> list[CheckResult]:
-    settings = ScenarioSettings(name=st.name, profile=st.convention, exclude_request_data=st.exclude_request_data,
+    settings = ScenarioSettings(name=st.name, convention=st.convention, exclude_request_data=st.exclude_request_data,
                                 expects_server_span=st.server_spans)
     ev = Evidence(settings=settings, spans=tuple(spans))
     results = [run_check(SemconvCheck(), ev), run_check(GatewaySpansCheck(), ev)]

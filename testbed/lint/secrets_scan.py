@@ -17,7 +17,7 @@ from typing import Final
 from testbed.checks.evidence import SpanView
 from testbed.checks.redaction import check_content_names, check_secret_attributes, span_strings
 from testbed.checks.result import CheckResult, FindingSink, conclude
-from testbed.checks.rules import load_profile
+from testbed.checks.rules import load_convention
 
 NAME: Final = "redaction"
 SPEC_IDS: Final = ("RED-01", "RED-08")
@@ -40,7 +40,7 @@ def judge_redaction(spans: Sequence[SpanView], canaries: Iterable[str] = (), *, 
         _scan_span(s, named, exclude_request_data, sink)
     check_secret_attributes(spans, (), sink)
     if exclude_request_data:
-        check_content_names(spans, load_profile(convention), sink)
+        check_content_names(spans, load_convention(convention), sink)
     return conclude(NAME, SPEC_IDS, sink.findings, judged={"spans": len(spans)},
                     details={"named_canaries": len(named), "exclude_request_data": exclude_request_data})
 

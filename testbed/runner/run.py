@@ -211,7 +211,7 @@ def settings_for(sc: Scenario, sess: RunSession) -> ScenarioSettings:
     th, w = sc.thresholds, sc.workload
     profile = sess.profile
     return ScenarioSettings(
-        name=sc.name, profile=sess.gut.convention, exclude_request_data=sc.stack.exclude_request_data,
+        name=sc.name, convention=sess.gut.convention, exclude_request_data=sc.stack.exclude_request_data,
         capture_content=sc.stack.capture_content, reference_gateway=sess.gut.is_reference,
         expects_server_span=sess.gut.declares_server_spans,
         restart_inbound=bool(profile and profile.restart_inbound), faulted_modes_transient=sc.transient_faults,

@@ -84,7 +84,7 @@ slots = st.sampled_from(["USR", "OUT", "KEY", "HDR", "ERR", "SYS"])
 canaries = st.builds(Canary, st.text(max_size=12), slots, st.none() | st.sampled_from(["req-0", "req-1"]))
 hits = st.builds(CanaryHit, st.text(max_size=12), slots, st.sampled_from(["bus", "ingest", "log"]), st.none() | st.just("req-0"),
                  st.text(max_size=20))
-scenario = st.builds(ScenarioSettings, profile=st.sampled_from(["genai-1.41", "legacy", "openinference"]),
+scenario = st.builds(ScenarioSettings, convention=st.sampled_from(["genai-1.41", "legacy", "openinference"]),
                      exclude_request_data=st.booleans(), reference_gateway=st.booleans(),
                      expects_server_span=st.booleans(), restart_inbound=st.booleans(),
                      faulted_modes_transient=st.booleans())

@@ -1,14 +1,11 @@
 """Evidence values and the JSON span adapter: the documented ``{"type", "value"}`` attribute form
-round-trips into typed values, malformed spans are refused, counters sum by name and labels, and
-the convention profiles load strictly."""
+round-trips into typed values, malformed spans are refused, and counters sum by name and labels."""
 
 from __future__ import annotations
 
 import pytest
 
 from testbed.checks.evidence import Counters, TypedValue, span_from_json
-from testbed.checks.rules import _attribute, load_profile
-from testbed.errors import ConfigError
 
 SPAN = {
     "trace_id": "4BF92F3577B34DA6A3CE929D0E0E4736", "span_id": "00f067aa0ba902b7", "parent_span_id": "",
@@ -51,26 +48,3 @@ def test_counters_sum_by_name_and_labels() -> None:
     assert c.total("drops_total") == 5 and c.total("drops_total", reason="timeout") == 3
     assert c.by_label("drops_total", "reason") == {"queue_full": 2, "timeout": 3}
     assert c.total("depth") == 4 and c.total("missing") == 0
-
-
-def test_profiles_load_and_legacy_extends_genai() -> None:
-    genai, legacy = load_profile("genai-1.41"), load_profile("legacy")
-    assert not genai.deprecated_satisfies and legacy.deprecated_satisfies
-    assert legacy.attributes == genai.attributes
-    assert legacy.selects({"gen_ai.system": 1}) and genai.selects({"gen_ai.request.model": 1})
-    assert not genai.selects({"http.route": 1})
-    assert genai.is_content("gen_ai.prompt.0.content") and not genai.is_content("gen_ai.usage.input_tokens")
-
-
-def test_unknown_profile_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="profile"):
-        load_profile("genai-next")
-
-
-@pytest.mark.parametrize("rule", [{"type": "int", "level": "must"}, {"type": "float", "level": "required"},
-                                  {"type": "int", "level": "required", "extra": 1},
-                                  {"type": "int", "level": "recommended", "condition": "param_top_k"}],
-                         ids=["bad-level", "bad-type", "unknown-key", "unknown-condition"])
-def test_attribute_rules_are_parsed_strictly_with_their_path(rule: dict) -> None:
-    with pytest.raises(ConfigError, match="rules/x.yaml.attributes.a"):
-        _attribute("rules/x.yaml", "a", rule)

@@ -79,7 +79,7 @@ def test_deprecated_system_fails_provider_rule_under_genai_but_only_warns_under_
     ev = with_span_attrs(evidence(1), 0, drop=("gen_ai.provider.name",), put={"gen_ai.system": "openai"})
     strict = ids(CHECK.run(ev))
     assert ("SEM-04", "violation") in strict and ("SEM-23", "warning") in strict
-    legacy = CHECK.run(replace(ev, settings=replace(ev.settings, profile="legacy")))
+    legacy = CHECK.run(replace(ev, settings=replace(ev.settings, convention="legacy")))
     assert ("SEM-04", "violation") not in ids(legacy) and ("SEM-23", "warning") in ids(legacy)
     assert legacy.outcome == "passed"
 
@@ -87,7 +87,7 @@ def test_deprecated_system_fails_provider_rule_under_genai_but_only_warns_under_
 def test_legacy_maps_old_provider_values_to_new_ones_SEM_23() -> None:
     ev = evidence(1, "gemini")
     ev = with_span_attrs(ev, 0, drop=("gen_ai.provider.name",), put={"gen_ai.system": "gemini"})
-    legacy = CHECK.run(replace(ev, settings=replace(ev.settings, profile="legacy")))
+    legacy = CHECK.run(replace(ev, settings=replace(ev.settings, convention="legacy")))
     assert ("SEM-04", "violation") not in ids(legacy)
 
 
@@ -107,9 +107,9 @@ def test_gemini_accepts_chat_as_operation_SEM_03() -> None:
     assert CHECK.run(ev).outcome == "passed"
 
 
-def test_openinference_profile_checks_its_own_kind_and_types() -> None:
+def test_the_openinference_convention_checks_its_own_kind_and_types() -> None:
     ev = with_span_attrs(evidence(1), 0, put={"openinference.span.kind": "CHAIN", "llm.token_count.prompt": "3"})
-    ev = replace(ev, settings=replace(ev.settings, profile="openinference"))
+    ev = replace(ev, settings=replace(ev.settings, convention="openinference"))
     found = ids(CHECK.run(ev))
     assert ("SEM-03", "violation") in found and ("SEM-12", "violation") in found
 
@@ -131,8 +131,8 @@ def test_type_fidelity_table_SEM_12(expected: str, value: TypedValue, severity: 
     assert (problem[0] if problem else None) == severity
 
 
-def test_settings_default_to_the_genai_profile() -> None:
-    assert ScenarioSettings().profile == "genai-1.41"
+def test_settings_default_to_the_genai_convention() -> None:
+    assert ScenarioSettings().convention == "genai-1.41"
 
 
 def test_a_span_that_lost_its_operation_name_is_still_judged_and_fails_SEM_03() -> None:

@@ -31,7 +31,7 @@ def spread(base_ms: float, n: int = 2000) -> list[float]:
 
 def finding(spec_id: str, severity: str, message: str, **evidence: Any) -> dict[str, Any]:
     return {"spec_id": spec_id, "check": "semconv", "severity": severity, "category": "value",
-            "profile": "genai-1.41", "scenario": "chat", "message": message, "evidence": evidence}
+            "convention": "genai-1.41", "scenario": "chat", "message": message, "evidence": evidence}
 
 
 def _chat() -> dict[str, Any]:
