@@ -8,7 +8,6 @@ values left out (or ``null``) come from the ``OTEL_*`` variables by the preceden
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -125,7 +124,7 @@ def parse_config(data: Mapping[str, Any] | None, env: Mapping[str, str]) -> Expo
         bus=BusSettings(**bus),
         sender=sender,
         batch=batch_settings,
-        retry=dataclasses.replace(_retry_policy(retry, batch_settings.export_timeout_s), defects=defects),
+        retry=_retry_policy(retry, batch_settings.export_timeout_s),
         metrics=MetricsConfig(**metrics),
         max_concurrent_exports=max_concurrent,
         fetch_wait_s=fetch_wait_s,

@@ -27,10 +27,12 @@ resend_exported_batch          a batch the ingest accepted is sent once more    
 Graded (RUN-07): ``lose_spans_on_retry@1/N`` loses 1 span in N (counted over every span mapped, never
 sent nor counted as dropped) instead of whole batches on a retry.
 
-The span defects are applied by :func:`corrupt_spans` after mapping; the retry defects by
-:func:`testbed.exporter.retry.decide` through ``RetryPolicy.defects``; the metric defect by
-:func:`metric_instruments`, which the service hands to the metrics export at start; the send
-defect by :func:`wrap_sender`, which the service applies to its sender at start.
+Every defect is a substitute or a wrapper the service puts in place once, at start, and only when a
+switch is on; the production code never tests a switch. :func:`span_mapper` wraps the mapping with
+:func:`corrupt_spans`; :func:`retry_decider` wraps :func:`testbed.exporter.retry.decide` for the
+trace sender; :func:`metric_instruments` gives the metrics export its instruments;
+:func:`wrap_sender` wraps the sender. With no switch on, each returns the production object itself.
+The retry defects reach the trace export only; the GenAI metrics export keeps the plain decision.
 """
 
 from __future__ import annotations
@@ -38,12 +40,16 @@ from __future__ import annotations
 import base64
 import dataclasses
 import gzip
-from collections.abc import Mapping, Sequence
+import random
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from testbed.defect_switches import RESOURCE_ATTRIBUTE, GradeKind, grade_of, parse_defects, tally_of
 from testbed.exporter.genai_metrics import INSTRUMENTS, Instrument
+from testbed.exporter.mapping import map_event
+from testbed.exporter.retry import Action, AttemptResult, Decide, Decision, RetryPolicy, decide, retry_status
 from testbed.exporter.spans import KIND_CLIENT, KIND_INTERNAL, KIND_SERVER, SpanRecord
+from testbed.trace_event import TraceEvent
 
 if TYPE_CHECKING:
     from testbed.exporter.sender import GroupOutcome, Sender
@@ -87,6 +93,22 @@ DEPRECATED_NAMES: Final = {
 def exporter_defects(config_value: Any, environ: Mapping[str, str]) -> frozenset[str]:
     """The config's ``defects`` merged with :data:`DEFECTS_ENV`; unknown names raise ConfigError."""
     return parse_defects(config_value, environ, DEFECTS_ENV, EXPORTER_DEFECTS, EXPORTER_GRADED)
+
+
+MapSpans = Callable[[TraceEvent, str], list[SpanRecord]]
+"""The shape of :func:`~testbed.exporter.mapping.map_event`, the service's mapping step."""
+
+
+def span_mapper(active: frozenset[str]) -> MapSpans:
+    """The service's mapping step: ``map_event`` itself with no switch on, else ``map_event``
+    followed by :func:`corrupt_spans` (which also tags every span with the switches)."""
+    if not active:
+        return map_event
+
+    def map_and_corrupt(event: TraceEvent, scope_version: str = "") -> list[SpanRecord]:
+        return corrupt_spans(map_event(event, scope_version), active)
+
+    return map_and_corrupt
 
 
 def corrupt_spans(spans: list[SpanRecord], active: frozenset[str]) -> list[SpanRecord]:
@@ -133,6 +155,54 @@ def _corrupt(span: SpanRecord, active: frozenset[str]) -> SpanRecord:
     if DROP_HOST_NAME in active:  # the backend can no longer tie the span to its host (SIG-02)
         resource.pop("host.name", None)
     return dataclasses.replace(span, kind=kind, attributes=attrs, resource=resource)
+
+
+def retry_decider(active: frozenset[str]) -> Decide:
+    """The trace sender's retry decision: :func:`~testbed.exporter.retry.decide` itself unless a
+    retry defect is on, else ``decide`` wrapped by each one (the graded ``lose_spans_on_retry@1/N``
+    is a span defect and leaves the decision alone)."""
+    decider: Decide = decide
+    if RETRY_ON_400 in active:
+        decider = _retrying_400(decider)
+    if IGNORE_RETRY_AFTER in active:
+        decider = _ignoring_retry_after(decider)
+    if LOSE_SPANS_ON_RETRY in active:
+        decider = _acking_retries(decider)
+    return decider
+
+
+def _retrying_400(inner: Decide) -> Decide:
+    """``retry_on_400``: a 400 is retried like a 503 (OTLP-08 says drop it)."""
+
+    def decider(result: AttemptResult, retry_index: int, remaining_s: float, policy: RetryPolicy,
+                rng: random.Random, now_epoch_s: float) -> Decision:
+        if result.error is None and not result.response_too_large and result.status == 400:
+            return retry_status(400, result.retry_after, retry_index, remaining_s, policy, rng, now_epoch_s)
+        return inner(result, retry_index, remaining_s, policy, rng, now_epoch_s)
+
+    return decider
+
+
+def _ignoring_retry_after(inner: Decide) -> Decide:
+    """``ignore_retry_after``: the decision never sees a ``Retry-After``, so backoff decides (OTLP-09)."""
+
+    def decider(result: AttemptResult, retry_index: int, remaining_s: float, policy: RetryPolicy,
+                rng: random.Random, now_epoch_s: float) -> Decision:
+        return inner(dataclasses.replace(result, retry_after=None), retry_index, remaining_s, policy, rng,
+                     now_epoch_s)
+
+    return decider
+
+
+def _acking_retries(inner: Decide) -> Decide:
+    """``lose_spans_on_retry``: a retry or a NAK becomes "exported", so the batch is acked unsent."""
+
+    def decider(result: AttemptResult, retry_index: int, remaining_s: float, policy: RetryPolicy,
+                rng: random.Random, now_epoch_s: float) -> Decision:
+        decision = inner(result, retry_index, remaining_s, policy, rng, now_epoch_s)
+        return Decision(Action.EXPORTED) if decision.action in (Action.RETRY, Action.NAK) else decision
+
+    return decider
 
 
 DECIMAL_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)

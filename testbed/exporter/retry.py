@@ -26,11 +26,10 @@ from __future__ import annotations
 
 import enum
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Final, Literal
-
-from testbed.exporter.defects import IGNORE_RETRY_AFTER, LOSE_SPANS_ON_RETRY, RETRY_ON_400
 
 RETRYABLE_STATUSES: Final = frozenset({429, 502, 503, 504})
 MAX_RESPONSE_BYTES: Final = 4 * 1024 * 1024
@@ -54,8 +53,6 @@ class RetryPolicy:
     """Deadline of one batch, every attempt and wait included (EXP-01)."""
     retry_after_cap_s: float = 60.0
     max_response_bytes: int = MAX_RESPONSE_BYTES
-    defects: frozenset[str] = frozenset()
-    """Seeded retry defects (``testbed.exporter.defects``), for selftest only; empty in real use."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,20 +114,6 @@ def decide(
     now_epoch_s: float,
 ) -> Decision:
     """The decision after one request; ``retry_index`` counts the retries already made."""
-    decision = _decide(result, retry_index, remaining_s, policy, rng, now_epoch_s)
-    if LOSE_SPANS_ON_RETRY in policy.defects and decision.action in (Action.RETRY, Action.NAK):
-        return Decision(Action.EXPORTED)  # seeded defect: the batch is acked as if it had been sent
-    return decision
-
-
-def _decide(
-    result: AttemptResult,
-    retry_index: int,
-    remaining_s: float,
-    policy: RetryPolicy,
-    rng: random.Random,
-    now_epoch_s: float,
-) -> Decision:
     if result.error is not None:
         return _retry_or_nak(result.error, backoff_delay(retry_index, policy, rng), remaining_s)
     status = result.status if result.status is not None else 0
@@ -140,13 +123,30 @@ def _decide(
         return Decision(Action.EXPORTED)
     if status == 413:
         return Decision(Action.SPLIT, reason="too_large")
-    if status in RETRYABLE_STATUSES or (status == 400 and RETRY_ON_400 in policy.defects):
-        hint = None if IGNORE_RETRY_AFTER in policy.defects else result.retry_after
-        hinted, clamped = parse_retry_after(hint, now_epoch_s, policy.retry_after_cap_s)
-        delay = hinted if hinted is not None else backoff_delay(retry_index, policy, rng)
-        decision = _retry_or_nak(f"status_{status}", delay, remaining_s)
-        return Decision(decision.action, decision.delay_s, decision.reason, clamped)
+    if status in RETRYABLE_STATUSES:
+        return retry_status(status, result.retry_after, retry_index, remaining_s, policy, rng, now_epoch_s)
     return Decision(Action.DROP, reason=f"permanent_{status}")
+
+
+Decide = Callable[[AttemptResult, int, float, RetryPolicy, random.Random, float], Decision]
+"""The shape of :func:`decide`: the sender takes any such function, chosen once when it is built."""
+
+
+def retry_status(
+    status: int,
+    retry_after: str | None,
+    retry_index: int,
+    remaining_s: float,
+    policy: RetryPolicy,
+    rng: random.Random,
+    now_epoch_s: float,
+) -> Decision:
+    """Retry a retryable status after its ``Retry-After``, or after the backoff when it has none
+    (or garbage); a NAK when that delay outlives the batch deadline."""
+    hinted, clamped = parse_retry_after(retry_after, now_epoch_s, policy.retry_after_cap_s)
+    delay = hinted if hinted is not None else backoff_delay(retry_index, policy, rng)
+    decision = _retry_or_nak(f"status_{status}", delay, remaining_s)
+    return Decision(decision.action, decision.delay_s, decision.reason, clamped)
 
 
 def _retry_or_nak(reason: str, delay_s: float, remaining_s: float) -> Decision:

@@ -3,7 +3,9 @@
 The only HTTP code of the exporter. The aiohttp session, the clock (``monotonic``, ``time``,
 interruptible ``sleep``) and the RNG are injected, so retry tests run on a fake clock against a
 real local server. :meth:`Sender.shutdown` interrupts every backoff wait: the batch then ends as a
-NAK, so its messages are redelivered instead of waiting out the backoff.
+NAK, so its messages are redelivered instead of waiting out the backoff. The retry decision is a
+function chosen when the sender is built (``decider``, :func:`~testbed.exporter.retry.decide` unless
+told otherwise), so the loop below never looks at anything but the decision it gets.
 
 :meth:`Sender.export` sends a batch made of *groups* (one group = the spans of one bus message) and
 returns one :class:`GroupOutcome` per group, so the caller can ack or NAK each message. A 413 (or a
@@ -30,7 +32,7 @@ from typing import Protocol
 import aiohttp
 
 from testbed.exporter import encoder
-from testbed.exporter.retry import Action, AttemptResult, Decision, RetryPolicy, TransportError, decide
+from testbed.exporter.retry import Action, AttemptResult, Decide, Decision, RetryPolicy, TransportError, decide
 from testbed.exporter.spans import SpanRecord
 
 log = logging.getLogger(__name__)
@@ -143,10 +145,12 @@ class Sender:
         clock: Clock | None = None,
         rng: random.Random | None = None,
         observer: SendObserver | None = None,
+        decider: Decide = decide,
     ) -> None:
         self._session = session
         self._settings = settings
         self._policy = policy
+        self._decide = decider
         self._clock = clock or SystemClock()
         self._rng = rng or random.Random()
         self._observer = observer or NullObserver()
@@ -236,7 +240,7 @@ class Sender:
                 return _Final(Decision(Action.NAK, reason="shutdown"))
             result, rejected = await self._post(body, content_type)
             remaining = deadline - self._clock.monotonic()
-            decision = decide(result, retries, remaining, self._policy, self._rng, self._clock.time())
+            decision = self._decide(result, retries, remaining, self._policy, self._rng, self._clock.time())
             if decision.retry_after_clamped:
                 self._observer.retry_after_clamped()
             if decision.action is not Action.RETRY:

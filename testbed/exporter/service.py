@@ -40,6 +40,7 @@ import logging
 import random
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -53,9 +54,8 @@ from testbed.bus import connect, ensure_consumer, ensure_stream
 from testbed.errors import TestbedError
 from testbed.exporter.config import ExporterConfig
 from testbed.defect_switches import announce
-from testbed.exporter.defects import corrupt_spans, wrap_sender
+from testbed.exporter.defects import metric_instruments, retry_decider, span_mapper, wrap_sender
 from testbed.exporter.encoder import split_encodable, validate
-from testbed.exporter.defects import metric_instruments
 from testbed.exporter.mapping import map_event
 from testbed.exporter.metrics import ExporterMetrics
 from testbed.exporter.metrics_export import GenAiMetricsExport
@@ -105,6 +105,7 @@ class ExporterService:
         self._sub: JetStreamContext.PullSubscription | None = None
         self._session: aiohttp.ClientSession | None = None
         self._sender: Sender | None = None
+        self._map_spans: Callable[[TraceEvent, str], list[SpanRecord]] = map_event
         self._runner: web.AppRunner | None = None
         self.genai_metrics: GenAiMetricsExport | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -136,10 +137,15 @@ class ExporterService:
             raise
 
     async def _start(self) -> None:
+        """Open the bus, the HTTP session, the sender and the metrics site. The one place where
+        seeded defects (selftest only) come in: each of ``span_mapper``, ``retry_decider``,
+        ``wrap_sender`` and ``metric_instruments`` gives back the production object itself when no
+        switch is on, and a substitute or wrapper otherwise."""
         from testbed import __version__
 
         self._version = __version__
         announce(self.config.defects, "exporter")
+        self._map_spans = span_mapper(self.config.defects)
         self._room = asyncio.Event()
         self._room.set()
         self._has_items = asyncio.Event()
@@ -159,9 +165,9 @@ class ExporterService:
         self._sub = await js.pull_subscribe_bind(bus.durable, stream=bus.stream)
         # No trace_configs: the exporter's own requests must never become spans (GW-07).
         self._session = aiohttp.ClientSession(auto_decompress=True)
-        self._sender = wrap_sender(Sender(  # a seeded send defect wraps it (selftest only)
-            self._session, self.config.sender, self.config.retry,
-            clock=self._clock, rng=self._rng, observer=self.metrics,
+        self._sender = wrap_sender(Sender(
+            self._session, self.config.sender, self.config.retry, clock=self._clock, rng=self._rng,
+            observer=self.metrics, decider=retry_decider(self.config.defects),
         ), self.config.defects)
         if self._serve_metrics:
             self._runner, self.metrics_url = await start_site(
@@ -212,7 +218,7 @@ class ExporterService:
                 held.copies.append(msg)
                 self.metrics.held_redeliveries.inc()
                 return
-            spans = corrupt_spans(map_event(event, self._version), self.config.defects)
+            spans = self._map_spans(event, self._version)
             validate(spans)
         except Exception:  # any defect in a bus message makes it malformed, never a crash
             self.metrics.events_dropped.labels(reason="malformed").inc()

@@ -1,5 +1,6 @@
 """Exporter defect switches (selftest only, RUN-05): off by default and validated by name; each
-changes exactly what it claims in the span mapping or the retry decision, and nothing else."""
+changes exactly what it claims in the span mapping or the retry decision, and nothing else. With no
+switch on, the service gets the production mapping, decision and sender themselves."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from testbed.errors import ConfigError
 from testbed.exporter.config import parse_config
 from testbed.exporter.defects import (
     DEFECTS_ENV, DEPRECATED_ATTRIBUTE_NAMES, GEN_AI_ON_SERVER_SPAN, IGNORE_RETRY_AFTER, LOSE_SPANS_ON_RETRY,
-    RETRY_ON_400, WRONG_SPAN_KIND, corrupt_spans,
+    RETRY_ON_400, WRONG_SPAN_KIND, corrupt_spans, retry_decider, span_mapper, wrap_sender,
 )
 from testbed.exporter.mapping import map_event
 from testbed.exporter.retry import Action, AttemptResult, RetryPolicy, decide
@@ -32,22 +33,21 @@ from tests.testbed.exporter.receiver import Receiver, Reply, create_receiver_app
 
 
 def _decide(result: AttemptResult, *defects: str) -> tuple[Action, float, str]:
-    d = decide(result, 0, 30.0, RetryPolicy(defects=frozenset(defects)), random.Random(3), 1_700_000_000.0)
+    d = retry_decider(frozenset(defects))(result, 0, 30.0, RetryPolicy(), random.Random(3), 1_700_000_000.0)
     return d.action, d.delay_s, d.reason
 
 
 # --- configuration ---------------------------------------------------------------------------
 
 def test_no_defect_is_on_unless_named() -> None:
-    config = parse_config({}, {})
-    assert config.defects == frozenset() and config.retry.defects == frozenset()
+    assert parse_config({}, {}).defects == frozenset()
 
 
 @pytest.mark.parametrize("value", [["retry_on_400", "wrong_span_kind"], {"retry_on_400": True, "wrong_span_kind": True,
                                                                           "ignore_retry_after": False}])
-def test_the_defects_section_takes_a_list_or_a_mapping_and_reaches_the_retry_policy(value: object) -> None:
+def test_the_defects_section_takes_a_list_or_a_mapping(value: object) -> None:
     config = parse_config({"defects": value}, {})
-    assert config.defects == {RETRY_ON_400, WRONG_SPAN_KIND} and config.retry.defects == config.defects
+    assert config.defects == {RETRY_ON_400, WRONG_SPAN_KIND} and config.retry == parse_config({}, {}).retry
 
 
 def test_the_variable_is_merged_with_the_config() -> None:
@@ -72,6 +72,21 @@ def test_the_selftest_override_survives_the_stacks_section_merge() -> None:
     settings = StackSettings(exporter_overrides=exporter_overrides(defect))
     document = exporter_config(settings, "http://127.0.0.1:1", "nats://127.0.0.1:2", "127.0.0.1")
     assert parse_config(document, {}).defects == {LOSE_SPANS_ON_RETRY}
+
+
+# --- start-up seams ---------------------------------------------------------------------------
+
+def test_without_defects_the_service_gets_the_production_mapping_decision_and_sender() -> None:
+    sender = object()
+    assert span_mapper(frozenset()) is map_event
+    assert retry_decider(frozenset()) is decide
+    assert wrap_sender(sender, frozenset()) is sender  # type: ignore[arg-type]
+
+
+def test_a_span_defect_leaves_the_decision_alone_and_a_retry_defect_still_tags_the_spans() -> None:
+    assert retry_decider(frozenset({WRONG_SPAN_KIND, "lose_spans_on_retry@1/4"})) is decide
+    [server, _] = span_mapper(frozenset({RETRY_ON_400}))(event(), "1.0")
+    assert server.resource["testbed.defects"] == RETRY_ON_400
 
 
 # --- span mapping ----------------------------------------------------------------------------
@@ -122,6 +137,18 @@ def test_retry_on_400_retries_a_400_and_leaves_every_other_status_alone_otlp_08(
         assert _decide(AttemptResult(status=status), RETRY_ON_400) == _decide(AttemptResult(status=status))
 
 
+def test_retry_on_400_with_ignore_retry_after_backs_off_a_hinted_400() -> None:
+    hinted = AttemptResult(status=400, retry_after="7")
+    assert _decide(hinted, RETRY_ON_400)[:2] == (Action.RETRY, 7.0)
+    action, delay, reason = _decide(hinted, RETRY_ON_400, IGNORE_RETRY_AFTER)
+    assert action is Action.RETRY and 0.4 <= delay <= 0.6 and reason == "status_400"
+
+
+def test_retry_on_400_leaves_an_oversized_400_answer_dropped_otlp_13() -> None:
+    result = AttemptResult(status=400, response_too_large=True)
+    assert _decide(result, RETRY_ON_400) == _decide(result) == (Action.DROP, 0.0, "response_too_large")
+
+
 def test_ignore_retry_after_falls_back_to_backoff_otlp_09() -> None:
     hinted = AttemptResult(status=429, retry_after="7")
     assert _decide(hinted)[1] == 7.0
@@ -150,7 +177,8 @@ async def test_a_sender_losing_spans_on_retry_sends_once_and_claims_the_batch_ex
     try:
         async with aiohttp.ClientSession() as session:
             sender = Sender(session, SenderSettings(endpoint=str(server.make_url("/v1/traces"))),
-                            RetryPolicy(defects=frozenset({LOSE_SPANS_ON_RETRY})), clock=clock, rng=random.Random(1))
+                            RetryPolicy(), clock=clock, rng=random.Random(1),
+                            decider=retry_decider(frozenset({LOSE_SPANS_ON_RETRY})))
             [outcome] = await sender.export([map_event(event())])
     finally:
         await server.close()
