@@ -22,7 +22,7 @@ import jinja2
 from testbed.checks.suppress import Suppression, parse_suppressions
 from testbed.errors import ConfigError
 from testbed.runner._fields import Fields, ScenarioError
-from testbed.runner._launch import LaunchedProcess, ReadySpec, launch
+from testbed.process import ReadySpec, ServerProcess, start_server
 
 KNOWN_KNOBS = frozenset(("exclude_request_data", "capture_content"))
 CONVENTIONS = frozenset(("genai-1.41", "legacy", "openinference"))
@@ -200,7 +200,7 @@ class ProfileGateway:
         self.declares_server_spans = profile.declares_server_spans
         self.knobs = profile.knobs
         self._ctx: GatewayContext | None = None
-        self._proc: LaunchedProcess | None = None
+        self._proc: ServerProcess | None = None
         self._vars: dict[str, Any] = {}
 
     def start(self, ctx: GatewayContext) -> None:
@@ -217,8 +217,8 @@ class ProfileGateway:
         if p.base_url is not None:
             variables["base_url"] = render(p.base_url, variables, p.file)
         ready = replace(p.ready, http=render(p.ready.http, variables, p.file) if p.ready.http else None)
-        self._proc = launch(argv, ready, env=env, cwd=ctx.workdir)
-        variables.setdefault("base_url", self._proc.url or "")
+        self._proc = start_server(argv, ready, env=env, cwd=ctx.workdir)
+        variables.setdefault("base_url", self._proc.ready.get("url", ""))
         if not variables["base_url"]:
             raise ScenarioError(p.file, "ready.line", "the ready line matched without a (?P<url>...) group")
         self._vars = variables
@@ -228,8 +228,10 @@ class ProfileGateway:
             self._proc.stop()
 
     def restart(self, sig: str = "TERM") -> None:
-        if self._proc is not None:
-            self._proc.stop(kill=sig == "KILL")
+        if self._proc is not None and sig == "KILL":
+            self._proc.kill()
+        elif self._proc is not None:
+            self._proc.stop()
         assert self._ctx is not None, "restart before start"
         self.start(self._ctx)
 
