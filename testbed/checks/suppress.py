@@ -16,29 +16,43 @@ that judged nothing pass (RUN-03, enforced by ``CheckResult``).
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Final, Literal
+
+from pydantic import Field, field_validator
 
 from testbed.checks.result import CheckResult, Finding
-from testbed.errors import ConfigError
+from testbed.schema.base import SchemaModel
+from testbed.schema.errors import SchemaError
+from testbed.schema.validate import type_name, validate
 
 FailOn = Literal["violation", "warning"]
-_KEYS = frozenset(("spec_id", "match", "reason"))
-_FINDING_FIELDS = ("check", "severity", "category", "message", "convention", "scenario")
+FINDING_FIELDS: Final = ("check", "severity", "category", "message", "convention", "scenario")
+"""``match`` keys read from the finding itself; any other key is an evidence entry."""
 
 
-@dataclass(frozen=True, slots=True)
-class Suppression:
-    spec_id: str
+class Suppression(SchemaModel):
+    """One expected finding: hides the findings it matches, and is stale if it matches none."""
+
+    spec_id: str = Field(pattern=r"^[A-Z]+-[0-9]{2}$")
     reason: str
-    match: Mapping[str, Any] = field(default_factory=dict)
+    """Why the finding is expected; required, so a suppression is never silent (RUN-02)."""
+    match: dict[str, Any] = {}
+    """Finding fields or evidence entries that must be equal (glob patterns for strings)."""
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_given(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a suppression needs a reason (RUN-02)")
+        return value
 
     def matches(self, f: Finding) -> bool:
         if f.spec_id != self.spec_id:
             return False
         for key, want in self.match.items():
-            have = getattr(f, key) if key in _FINDING_FIELDS else f.evidence.get(key)
+            have = getattr(f, key) if key in FINDING_FIELDS else f.evidence.get(key)
             if isinstance(want, str) and isinstance(have, str):
                 if not fnmatch.fnmatchcase(have, want):
                     return False
@@ -47,29 +61,18 @@ class Suppression:
         return True
 
 
-def parse_suppressions(data: Any, where: str = "expected_findings") -> tuple[Suppression, ...]:
-    """Strictly parse the scenario's list; errors name the key path."""
+SUPPRESSION_MODEL: Final = Suppression
+"""The schema of one ``expected_findings`` entry, for ``testbed schema``."""
+
+
+def parse_suppressions(data: Any, where: str = "expected_findings", file: str = "") -> tuple[Suppression, ...]:
+    """The scenario's or gateway profile's ``expected_findings`` list; a ``SchemaError`` names
+    ``file`` and the key path (``expected_findings[2].reason``)."""
     if data is None:
         return ()
     if not isinstance(data, list):
-        raise ConfigError(f"{where}: must be a list")
-    out = []
-    for i, item in enumerate(data):
-        path = f"{where}[{i}]"
-        if not isinstance(item, Mapping):
-            raise ConfigError(f"{path}: must be a mapping")
-        unknown = set(item) - _KEYS
-        if unknown:
-            raise ConfigError(f"{path}: unknown keys {sorted(unknown)}")
-        if not isinstance(item.get("spec_id"), str) or not item["spec_id"]:
-            raise ConfigError(f"{path}.spec_id: required")
-        if not isinstance(item.get("reason"), str) or not item["reason"].strip():
-            raise ConfigError(f"{path}.reason: a suppression needs a reason (RUN-02)")
-        match = item.get("match") or {}
-        if not isinstance(match, Mapping):
-            raise ConfigError(f"{path}.match: must be a mapping")
-        out.append(Suppression(item["spec_id"], item["reason"], dict(match)))
-    return tuple(out)
+        raise SchemaError(file, where, f"expected a list, got {type_name(data)}")
+    return tuple(validate(Suppression, item, file, path=f"{where}[{i}]") for i, item in enumerate(data))
 
 
 @dataclass(frozen=True, slots=True)

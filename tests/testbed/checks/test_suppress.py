@@ -8,7 +8,7 @@ import pytest
 
 from testbed.checks.result import CheckResult, Finding, conclude
 from testbed.checks.suppress import Suppression, parse_suppressions, verdict
-from testbed.errors import ConfigError
+from testbed.schema.errors import SchemaError
 
 V = Finding("SEM-09", "semconv-values", "violation", "value", "usage differs", {"attribute": "gen_ai.usage.input_tokens"})
 W = Finding("SEM-23", "semconv", "warning", "deprecated", "deprecated gen_ai.system", {"attribute": "gen_ai.system"})
@@ -23,19 +23,19 @@ def test_unsuppressed_violation_fails_the_scenario_RUN_01() -> None:
 
 
 def test_matching_suppression_hides_the_violation_RUN_02() -> None:
-    sup = Suppression("SEM-09", "known provider quirk", {"attribute": "gen_ai.usage.*"})
+    sup = Suppression(spec_id="SEM-09", reason="known provider quirk", match={"attribute": "gen_ai.usage.*"})
     v = verdict([result(V)], [sup])
     assert v.passed and v.suppressed == ((V, sup),)
 
 
 def test_stale_suppression_is_a_violation_RUN_02() -> None:
-    v = verdict([result(W)], [Suppression("SEM-09", "was needed once")])
+    v = verdict([result(W)], [Suppression(spec_id="SEM-09", reason="was needed once")])
     assert v.status == "failed"
     assert any(f.spec_id == "RUN-02" and f.severity == "violation" for r in v.results for f in r.findings)
 
 
 def test_suppression_matching_another_attribute_does_not_hide_RUN_02() -> None:
-    sup = Suppression("SEM-09", "other", {"attribute": "gen_ai.usage.output_tokens"})
+    sup = Suppression(spec_id="SEM-09", reason="other", match={"attribute": "gen_ai.usage.output_tokens"})
     assert verdict([result(V)], [sup]).status == "failed"
 
 
@@ -55,24 +55,41 @@ def test_error_result_is_not_a_pass() -> None:
 
 def test_parse_accepts_the_documented_form() -> None:
     sups = parse_suppressions([{"spec_id": "SEM-09", "match": {"check": "semconv-values"}, "reason": "r"}])
-    assert sups == (Suppression("SEM-09", "r", {"check": "semconv-values"}),)
+    assert sups == (Suppression(spec_id="SEM-09", reason="r", match={"check": "semconv-values"}),)
 
 
-@pytest.mark.parametrize(("data", "path"), [
-    ([{"spec_id": "SEM-09", "match": {}}], "expected_findings[0].reason"),
-    ([{"spec_id": "SEM-09", "reason": "  "}], "expected_findings[0].reason"),
-    ([{"reason": "r"}], "expected_findings[0].spec_id"),
-    ([{"spec_id": "SEM-09", "reason": "r", "extra": 1}], "expected_findings[0]"),
-    ({"spec_id": "SEM-09"}, "expected_findings"),
-], ids=["no-reason", "blank-reason", "no-spec-id", "unknown-key", "not-a-list"])
-def test_bad_suppressions_are_refused_with_their_key_path_RUN_02(data: object, path: str) -> None:
-    with pytest.raises(ConfigError, match=path.replace("[", r"\[").replace("]", r"\]")):
-        parse_suppressions(data)
+@pytest.mark.parametrize(("data", "path", "words"), [
+    ([{"spec_id": "SEM-09", "match": {}}], "expected_findings[0].reason", "required key is missing"),
+    ([{"spec_id": "SEM-09", "reason": "  "}], "expected_findings[0].reason", "a suppression needs a reason (RUN-02)"),
+    ([{"reason": "r"}], "expected_findings[0].spec_id", "required key is missing"),
+    ([{"spec_id": "sem 9", "reason": "r"}], "expected_findings[0].spec_id", "pattern"),
+    ([{"spec_id": "SEM-09", "reason": "r", "extra": 1}], "expected_findings[0].extra", "unknown key 'extra'"),
+    ([{"spec_id": "SEM-09", "reason": "r", "match": []}], "expected_findings[0].match", "expected a mapping"),
+    ({"spec_id": "SEM-09"}, "expected_findings", "expected a list, got a mapping"),
+], ids=["no-reason", "blank-reason", "no-spec-id", "not-a-spec-id", "unknown-key", "match-not-a-mapping", "not-a-list"])
+def test_bad_suppressions_are_refused_with_file_and_key_path_RUN_02(data: object, path: str, words: str) -> None:
+    with pytest.raises(SchemaError) as info:
+        parse_suppressions(data, file="scenarios/x.yaml")
+    assert (info.value.file, info.value.path) == ("scenarios/x.yaml", path)
+    assert words in info.value.detail
+
+
+def test_a_misspelt_suppression_key_gets_a_did_you_mean() -> None:
+    with pytest.raises(SchemaError, match=r"scenarios/x.yaml: expected_findings\[1\].reasn: unknown key 'reasn'; "
+                                          r"did you mean 'reason'\?"):
+        parse_suppressions([{"spec_id": "SEM-09", "reason": "r"}, {"spec_id": "SEM-09", "reasn": "r"}],
+                           file="scenarios/x.yaml")
+
+
+def test_a_match_on_the_findings_convention_hides_only_that_conventions_findings() -> None:
+    legacy = Finding("SEM-09", "semconv-values", "violation", "value", "usage differs", {}, convention="legacy")
+    sup = Suppression(spec_id="SEM-09", reason="legacy quirk", match={"convention": "legacy"})
+    assert sup.matches(legacy) and not sup.matches(V)
 
 
 def test_a_suppressed_violation_never_lifts_a_check_that_judged_nothing_to_passed_RUN_03() -> None:
     blind = conclude("semconv-values", ("SEM-09",), [V], judged={"spans": 0})
-    v = verdict([result(W), blind], [Suppression("SEM-09", "known quirk")])
+    v = verdict([result(W), blind], [Suppression(spec_id="SEM-09", reason="known quirk")])
     assert v.status == "inconclusive"
     assert next(r for r in v.results if r.check == "semconv-values").outcome == "inconclusive"
 

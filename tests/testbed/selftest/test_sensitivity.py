@@ -120,7 +120,8 @@ def test_a_ladder_runs_its_check_alone_and_keeps_only_that_checks_suppressions()
     from testbed.checks.suppress import Suppression
 
     sc = Scenario("baseline", Workload(rate_per_s=20, duration_s=2),
-                  expected_findings=(Suppression("SEM-09", "known"), Suppression("LOSS-03", "known")))
+                  expected_findings=(Suppression(spec_id="SEM-09", reason="known"),
+                                     Suppression(spec_id="LOSS-03", reason="known")))
     alone = only_check(sc, "semconv-values")
     assert alone.checks == ("semconv-values",)
     assert [e.spec_id for e in alone.expected_findings] == ["SEM-09"]
