@@ -5,36 +5,36 @@ workload, an optional timeline of ingest modes (for isolation, SPEC 7), a fault 
 (validated against the SPEC 10 catalogue), the checks to run with their thresholds, suppressions
 and the failure threshold. docs/runner.md documents every key. Unknown keys, wrong types,
 unknown checks and faults that do not fit their target raise :class:`ScenarioError` naming the
-file, the key path and what was expected.
+file, the key path and what was expected; the schema itself is in
+:mod:`testbed.runner.scenario_schema`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
-import yaml
-
-from testbed.checks.base import REGISTRY
 from testbed.checks.evidence import LatencyBudget
 from testbed.checks.suppress import Suppression, parse_suppressions
 from testbed.errors import ConfigError
-from testbed.runner._fields import Fields, ScenarioError
-from testbed.runner.faults import (
-    CATALOGUE, COMMON_FIELDS, MATCH_KEYS, MODE_FAULTS, MODES, PARAM_TYPES, SIGNALS, TARGETS,
+from testbed.runner.faults import CATALOGUE, MODE_FAULTS
+from testbed.runner.scenario_schema import (
+    MIN_BLOCKS, NAME_RE, MixEntryModel, ScenarioModel, StackModel, ThresholdsModel, WorkloadModel, blocks_of,
 )
+from testbed.schema import SchemaError, load_file, validate
+
+ScenarioError = SchemaError
+"""What a broken scenario or gateway profile raises: file, key path, what was expected."""
 
 __all__ = [
     "Fault", "MixEntry", "Modes", "Scenario", "ScenarioError", "StackSpec", "Thresholds", "Workload",
-    "load_scenario", "load_scenarios", "parse_scenario",
+    "MIN_BLOCKS", "NAME_RE", "blocks_of", "load_scenario", "load_scenarios", "parse_scenario",
 ]
 
 DEFAULT_CHECKS: Final = ("semconv", "semconv-values", "gateway-spans", "streaming", "propagation",
                          "redaction", "loss", "exporter", "metrics", "client-view")
-NAME_RE: Final = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 TraceparentMode = Literal["fresh", "none", "invalid"]
 
 
@@ -72,15 +72,6 @@ class Workload:
     timeout_s: float = 30.0
     hostile_per_s: float = 0.0
     """Hostile requests per second mixed into the load (``testbed.load.hostile``); judged by ``hostile``."""
-
-
-MIN_BLOCKS: Final = 3
-"""ISO-03: every mode appears in at least 3 blocks, so slow drift of the machine falls on all alike."""
-
-
-def blocks_of(sequence: tuple[str, ...] | list[str], mode: str) -> list[int]:
-    """Start indexes of the blocks of ``mode``: adjacent slots of one mode make one block."""
-    return [i for i, m in enumerate(sequence) if m == mode and (i == 0 or sequence[i - 1] != mode)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,22 +177,11 @@ class Scenario:
         return tuple(sorted((*self.faults, *self.mode_faults()), key=lambda f: f.at_s))
 
 
-# --- parsing -------------------------------------------------------------------------------------
+# --- reading ------------------------------------------------------------------------------------
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate one scenario file."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(str(p), "", f"cannot read the file ({exc.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else ""
-        raise ScenarioError(str(p), where, f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    return parse_scenario(data, str(p))
+    return _scenario(load_file(ScenarioModel, path), str(path))
 
 
 def load_scenarios(directory: str | Path) -> dict[str, Scenario]:
@@ -216,215 +196,50 @@ def load_scenarios(directory: str | Path) -> dict[str, Scenario]:
 
 
 def parse_scenario(data: Any, file: str = "<scenario>") -> Scenario:
-    top = Fields(data, file)
-    name = top.str("name")
-    if not NAME_RE.match(name):
-        raise top.error("name", f"expected lowercase letters, digits, '-', '_' or '.', got {name!r}")
-    workload = _workload(Fields(top.raw("workload"), file, "workload"))
-    modes = _modes(top.sub("modes"), workload) if top.has("modes") else None
-    faults = tuple(_fault(Fields(f, file, top.at("faults") + f"[{i}]"), workload, i)
-                   for i, f in enumerate(top.list("faults", [])))
-    _unique_fault_names(faults, file)
-    checks = _checks(top)
+    """Validate a scenario document already read from ``file``."""
+    return _scenario(validate(ScenarioModel, data, file), file)
+
+
+def _scenario(m: ScenarioModel, file: str) -> Scenario:
     try:
-        suppressions = parse_suppressions(top.raw("expected_findings", None), "expected_findings")
+        suppressions = parse_suppressions(list(m.expected_findings) if m.expected_findings is not None else None,
+                                          "expected_findings")
     except ConfigError as exc:
         raise ScenarioError(file, "", str(exc)) from None
-    sc = Scenario(
-        name=name, workload=workload, file=file, description=str(top.raw("description", "")),
-        default=top.bool("default", False), sets=_sets(top), gateway=top.str("gateway", "reference"),
-        stack=_stack(top.sub("stack")), modes=modes, faults=faults, checks=checks,
-        thresholds=_thresholds(top.sub("thresholds")), transient_faults=top.bool("transient_faults", True),
-        permanent_drop_reasons=tuple(_str_list(top, "permanent_drop_reasons")),
-        expected_findings=suppressions, fail_on=top.str("fail_on", "violation", choices=("violation", "warning")),
-        drain_timeout_s=top.number("drain_timeout_s", 30.0, minimum=0, exclusive=True),
+    workload = _workload(m.workload)
+    return Scenario(
+        name=m.name, workload=workload, file=file, description=m.description, default=m.default, sets=m.sets,
+        gateway=m.gateway, stack=_stack(m.stack),
+        modes=Modes(m.modes.block_s, tuple(m.modes.sequence)) if m.modes is not None else None,
+        faults=tuple(Fault(name=f.name or f"fault-{i}", target=f.target, kind=f.kind, at_s=f.at_s,  # type: ignore[attr-defined]
+                           duration_s=f.duration_s, times=f.times, probability=f.probability,
+                           match=f.match.model_dump(exclude_none=True), params=f.params())
+                     for i, f in enumerate(m.faults)),
+        checks=tuple(m.checks) if m.checks is not None else DEFAULT_CHECKS, thresholds=_thresholds(m.thresholds),
+        transient_faults=m.transient_faults, permanent_drop_reasons=m.permanent_drop_reasons,
+        expected_findings=suppressions, fail_on=m.fail_on, drain_timeout_s=m.drain_timeout_s,
     )
-    top.done()
-    if "isolation" in checks and modes is None:
-        raise top.error("checks", "the isolation check needs a 'modes' timeline (SPEC 7)")
-    if "latency" in checks and not workload.direct:
-        raise top.error("checks", "the latency check needs workload.direct: true (LAT-04)")
-    return sc
 
 
-def _sets(top: Fields) -> tuple[str, ...]:
-    names = _str_list(top, "sets")
-    for i, name in enumerate(names):
-        if not NAME_RE.match(name):
-            raise top.error("sets", f"item [{i}]: expected a set name of lowercase letters, digits, '-', '_' or '.'")
-    if "default" in names:
-        raise top.error("sets", "the default set is marked with 'default: true'")
-    return tuple(names)
+def _workload(m: WorkloadModel) -> Workload:
+    values = m.model_dump(exclude={"mix"})
+    mix = tuple(_mix(e) for e in m.mix) if m.mix else Workload.__dataclass_fields__["mix"].default
+    return Workload(**values, mix=mix)
 
 
-def _str_list(f: Fields, key: str) -> list[str]:
-    items = f.list(key, [])
-    for i, item in enumerate(items):
-        if not isinstance(item, str) or not item:
-            raise f.error(key, f"item [{i}]: expected a non-empty string")
-    return items
+def _mix(m: MixEntryModel) -> MixEntry:
+    return MixEntry(**m.model_dump())
 
 
-def _workload(f: Fields) -> Workload:
-    mix_raw = f.list("mix", None)
-    if mix_raw is not None and not mix_raw:
-        raise f.error("mix", "expected at least one item")
-    mix = tuple(_mix(Fields(m, f.file, f.at("mix") + f"[{i}]")) for i, m in enumerate(mix_raw or []))
-    tp = f.str("traceparent", "fresh", choices=("fresh", "none", "invalid"))
-    w = Workload(
-        rate_per_s=f.number("rate_per_s", minimum=0, exclusive=True, maximum=100_000),
-        duration_s=f.number("duration_s", minimum=0, exclusive=True, maximum=3600),
-        process=f.str("process", "constant", choices=("constant", "poisson")),
-        seed=f.int("seed", 0), warmup_s=f.number("warmup_s", 0.0),
-        mix=mix or Workload.__dataclass_fields__["mix"].default,
-        canaries=f.bool("canaries", True), direct=f.bool("direct", False), comparator=f.bool("comparator", False),
-        max_outstanding=f.int("max_outstanding", 2000, minimum=1),
-        traceparent=tp, tracestate=f.str("tracestate", None),
-        timeout_s=f.number("timeout_s", 30.0, minimum=0, exclusive=True),
-        hostile_per_s=f.number("hostile_per_s", 0.0, minimum=0),
-    )
-    f.done()
-    if w.warmup_s >= w.duration_s:
-        raise f.error("warmup_s", f"expected less than duration_s ({w.duration_s:g}), got {w.warmup_s:g}")
-    if w.comparator and not w.direct:
-        raise f.error("comparator", "the comparator path is compared with the direct path: set direct: true (LAT-04)")
-    if w.rate_per_s * w.duration_s < 1:
-        raise f.error("rate_per_s", "rate_per_s × duration_s gives no request at all")
-    return w
+def _stack(m: StackModel) -> StackSpec:
+    return StackSpec(exclude_request_data=m.exclude_request_data, capture_content=m.capture_content,
+                     behaviours=tuple(dict(b) for b in m.behaviours),
+                     exporter={k: dict(v) for k, v in m.exporter.items()},
+                     nats_cluster=m.nats_cluster, gateways=m.gateways, exporters=m.exporters)
 
 
-def _mix(f: Fields) -> MixEntry:
-    m = MixEntry(
-        model=f.str("model"), weight=f.number("weight", 1.0, minimum=0, exclusive=True),
-        stream=f.bool("stream", False), tools=f.bool("tools", False),
-        prompt_tokens=f.int("prompt_tokens", 16, minimum=1, maximum=100_000),
-        max_tokens=f.int("max_tokens", 16, minimum=1, maximum=100_000), n=f.int("n", 1, minimum=1, maximum=8),
-        direct_model=f.str("direct_model", None),
-    )
-    f.done()
-    return m
-
-
-def _modes(f: Fields, w: Workload) -> Modes:
-    seq = f.list("sequence")
-    for i, mode in enumerate(seq):
-        if mode not in MODES:
-            raise f.error("sequence", f"item [{i}]: expected one of {', '.join(sorted(MODES))}; got {mode!r}")
-    modes = Modes(block_s=f.number("block_s", minimum=0, exclusive=True), sequence=tuple(seq))
-    f.done()
-    if "healthy" not in modes.sequence or len(set(modes.sequence)) < 2:
-        raise f.error("sequence", "expected 'healthy' and at least one faulted mode")
-    for mode in sorted(set(modes.sequence)):
-        if len(blocks_of(modes.sequence, mode)) < MIN_BLOCKS:
-            raise f.error("sequence", f"mode {mode!r} needs at least {MIN_BLOCKS} separate blocks (ISO-03)")
-    if modes.block_s * len(modes.sequence) > w.duration_s + 1e-9:
-        raise f.error("block_s", f"{len(modes.sequence)} blocks of {modes.block_s:g} s outlast "
-                                 f"workload.duration_s ({w.duration_s:g} s)")
-    return modes
-
-
-def _fault(f: Fields, w: Workload, index: int) -> Fault:
-    target = f.str("target", choices=TARGETS)
-    kind_name = f.str("kind", choices=CATALOGUE)
-    kind = CATALOGUE[kind_name]
-    if target not in kind.targets:
-        raise f.error("kind", f"{kind_name} ({kind.spec_id}) applies to {', '.join(sorted(kind.targets))}, "
-                              f"not to target {target!r}")
-    at_s = f.number("at_s", 0.0)
-    if at_s >= w.duration_s:
-        raise f.error("at_s", f"expected less than workload.duration_s ({w.duration_s:g}), got {at_s:g}")
-    match = f.mapping("match", {})
-    for key, value in match.items():
-        if key not in MATCH_KEYS or not isinstance(value, str):
-            raise f.error("match", f"expected keys {', '.join(sorted(MATCH_KEYS))} with string values; got {key!r}")
-    params = _fault_params(f, kind.params)
-    fault = Fault(
-        name=f.str("name", f"fault-{index}"), target=target, kind=kind_name, at_s=at_s,
-        duration_s=f.number("duration_s", None, minimum=0, exclusive=True), times=f.int("times", None, minimum=1),
-        probability=f.number("probability", None, maximum=1.0), match=dict(match), params=params,
-    )
-    f.done(params)
-    if target == "provider" and "model" not in match:
-        raise f.error("match", "a provider fault selects requests by model name: set match.model (SPEC 10)")
-    if "signal" in params and params["signal"] not in SIGNALS:
-        raise f.error("signal", f"expected one of {', '.join(sorted(SIGNALS))}; got {params['signal']!r}")
-    return fault
-
-
-def _fault_params(f: Fields, allowed: frozenset[str]) -> dict[str, Any]:
-    inline = {k: v for k, v in f.data.items() if k not in COMMON_FIELDS and k != "params"}
-    nested = f.mapping("params", {})
-    params = {**inline, **nested}
-    for key, value in params.items():
-        where = key if key in inline else f"params.{key}"
-        if key not in allowed:
-            expected = ", ".join(sorted(allowed)) or "none"
-            raise f.error(where, f"unknown parameter for kind {f.data.get('kind')!r} (expected: {expected})")
-        _check_param(f, where, PARAM_TYPES[key], value)
-    return params
-
-
-def _check_param(f: Fields, where: str, kind: str, value: Any) -> None:
-    ok = {
-        "number": isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0,
-        "int": isinstance(value, int) and not isinstance(value, bool) and value >= 0,
-        "bool": isinstance(value, bool), "str": isinstance(value, str), "any": True,
-    }[kind]
-    if not ok:
-        expected = {"number": "a number >= 0", "int": "an integer >= 0"}.get(kind, f"a {kind}")
-        raise f.error(where, f"expected {expected}, got {value!r}")
-
-
-def _unique_fault_names(faults: tuple[Fault, ...], file: str) -> None:
-    seen: set[str] = set()
-    for i, fault in enumerate(faults):
-        if fault.name in seen:
-            raise ScenarioError(file, f"faults[{i}].name", f"duplicate fault name {fault.name!r}")
-        seen.add(fault.name)
-
-
-def _checks(top: Fields) -> tuple[str, ...]:
-    names = _str_list(top, "checks") if top.has("checks") else list(DEFAULT_CHECKS)
-    top.raw("checks", None)
-    for i, name in enumerate(names):
-        if name not in REGISTRY:
-            raise top.error("checks", f"item [{i}]: unknown check {name!r} (known: {', '.join(REGISTRY)})")
-    return tuple(names)
-
-
-def _stack(f: Fields) -> StackSpec:
-    behaviours = f.list("behaviours", [])
-    for i, rule in enumerate(behaviours):
-        if not isinstance(rule, Mapping):
-            raise f.error("behaviours", f"item [{i}]: expected a mapping (a fake-provider behaviour rule)")
-    exporter = f.mapping("exporter", {})
-    for section, values in exporter.items():
-        if not isinstance(values, Mapping):
-            raise f.error("exporter", f"section {section!r}: expected a mapping")
-    spec = StackSpec(exclude_request_data=f.bool("exclude_request_data", False),
-                     capture_content=f.bool("capture_content", True),
-                     behaviours=tuple(dict(b) for b in behaviours), exporter={k: dict(v) for k, v in exporter.items()},
-                     nats_cluster=f.int("nats_cluster", 0, maximum=7), gateways=f.int("gateways", 1, minimum=1, maximum=16),
-                     exporters=f.int("exporters", 1, minimum=1, maximum=16))
-    f.done()
-    if spec.nats_cluster == 2:
-        raise f.error("nats_cluster", "expected 0 (one server) or 3 or more nodes: two nodes lose their quorum with one")
-    return spec
-
-
-def _thresholds(f: Fields) -> Thresholds:
-    budgets = []
-    for i, raw in enumerate(f.list("latency", [])):
-        b = Fields(raw, f.file, f.at("latency") + f"[{i}]")
-        budget = LatencyBudget(percentile=b.number("percentile", minimum=0, exclusive=True, maximum=100),
-                               overhead_ms=b.number("overhead_ms", None),
-                               comparator_ratio=b.number("comparator_ratio", None, minimum=0, exclusive=True))
-        b.done()
-        if budget.overhead_ms is None and budget.comparator_ratio is None:
-            raise b.error("overhead_ms", "a latency budget needs overhead_ms or comparator_ratio (LAT-07)")
-        budgets.append(budget)
-    t = Thresholds(iso_min_samples=f.int("iso_min_samples", 300, minimum=1),
-                   bootstrap_resamples=f.int("bootstrap_resamples", 1000, minimum=10),
-                   backoff_cap_s=f.number("backoff_cap_s", 16.0, minimum=0, exclusive=True), latency=tuple(budgets))
-    f.done()
-    return t
+def _thresholds(m: ThresholdsModel) -> Thresholds:
+    return Thresholds(iso_min_samples=m.iso_min_samples, bootstrap_resamples=m.bootstrap_resamples,
+                      backoff_cap_s=m.backoff_cap_s,
+                      latency=tuple(LatencyBudget(percentile=b.percentile, overhead_ms=b.overhead_ms,
+                                                  comparator_ratio=b.comparator_ratio) for b in m.latency))

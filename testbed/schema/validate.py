@@ -69,7 +69,7 @@ def _describe(model: type[BaseModel], data: Any, problem: Mapping[str, Any], bas
     if isinstance(error, KeyPathError):
         return _extend(where, error.path), error.message
     if kind == "extra_forbidden":
-        return where, _unknown_key(str(keys[-1]), _known_keys(model, keys[:-1]))
+        return where, _unknown_key(str(keys[-1]), _known_keys(model, keys[:-1], _node(data, keys[:-1])))
     if kind == "missing":
         return where, "required key is missing"
     return where, _expected(kind, value, ctx, problem["msg"])
@@ -102,6 +102,12 @@ def _keys_in_data(data: Any, loc: Sequence[Any], *, keep_last: bool) -> list[str
     return keys
 
 
+def _node(data: Any, keys: Sequence[str | int]) -> Any:
+    for key in keys:
+        data = data[key]
+    return data
+
+
 def _unknown_key(key: str, known: list[str]) -> str:
     text = f"unknown key {key!r}"
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
@@ -112,8 +118,9 @@ def _unknown_key(key: str, known: list[str]) -> str:
     return text
 
 
-def _known_keys(model: type[BaseModel], keys: Sequence[str | int]) -> list[str]:
-    """The keys the file may use in the mapping at ``keys``, found by walking the model's types."""
+def _known_keys(model: type[BaseModel], keys: Sequence[str | int], node: Any) -> list[str]:
+    """The keys the file may use in the mapping at ``keys``, found by walking the model's types;
+    of a union's members, those whose ``Literal`` fields agree with the mapping (its ``kind``)."""
     current: list[Any] = [model]
     for key in keys:
         nxt: list[Any] = []
@@ -129,11 +136,23 @@ def _known_keys(model: type[BaseModel], keys: Sequence[str | int]) -> list[str]:
             elif typing.get_origin(tp) in (dict, Mapping) or _is_mapping(tp):
                 nxt.extend(typing.get_args(tp)[1:2])
         current = nxt
+    models = [tp for tp in _members(current) if isinstance(tp, type) and issubclass(tp, BaseModel)]
+    agreeing = [m for m in models if _agrees(m, node)]
     names: set[str] = set()
-    for tp in _members(current):
-        if isinstance(tp, type) and issubclass(tp, BaseModel):
-            names.update(field.alias or name for name, field in tp.model_fields.items())
+    for m in agreeing or models:
+        names.update(field.alias or name for name, field in m.model_fields.items())
     return sorted(names)
+
+
+def _agrees(model: type[BaseModel], node: Any) -> bool:
+    if not isinstance(node, Mapping):
+        return True
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        if typing.get_origin(field.annotation) is typing.Literal and key in node \
+                and node[key] not in typing.get_args(field.annotation):
+            return False
+    return True
 
 
 def _members(types_: list[Any]) -> list[Any]:
@@ -167,7 +186,7 @@ _KINDS: dict[str, str] = {
     "float_type": "a number", "bool_type": "true or false", "dict_type": "a mapping",
     "model_type": "a mapping", "model_attributes_type": "a mapping", "list_type": "a list",
     "tuple_type": "a list", "set_type": "a list", "finite_number": "a finite number",
-    "string_too_short": "a non-empty string", "too_short": "a longer list",
+    "string_too_short": "a non-empty string",
 }
 _BOUNDS: dict[str, str] = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<",
                            "less_than_equal": "<="}
@@ -178,6 +197,9 @@ def _expected(kind: str, value: Any, ctx: Mapping[str, Any], msg: str) -> str:
         limit = next(iter(ctx.values()), "?")
         limit = f"{limit:g}" if isinstance(limit, (int, float)) else limit
         return f"expected a value {_BOUNDS[kind]} {limit}, got {_show(value)}"
+    if kind == "too_short":
+        least = ctx.get("min_length", 1)
+        return f"expected at least {'one item' if least == 1 else f'{least} items'}, got {ctx.get('actual_length', 0)}"
     if kind in ("literal_error", "enum"):
         return f"expected one of {ctx.get('expected', '?')}; got {_show(value)}"
     if kind == "value_error" and "error" in ctx:

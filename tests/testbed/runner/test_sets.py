@@ -39,7 +39,7 @@ def test_a_scenario_belongs_to_the_sets_it_lists_and_to_default_only_when_marked
 
 @pytest.mark.parametrize(("sets", "message"), [
     pytest.param("cluster", "expected a list", id="not-a-list"),
-    pytest.param(["Cluster!"], "item [0]: expected a set name", id="bad-name"),
+    pytest.param(["Cluster!"], "sets[0]: expected lowercase letters", id="bad-name"),
     pytest.param(["default"], "default: true", id="default-is-a-marker"),
 ])
 def test_a_bad_sets_key_is_refused_with_its_path(sets: Any, message: str) -> None:
