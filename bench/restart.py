@@ -49,13 +49,7 @@ def one_round() -> dict[str, Any]:
         killed = time.monotonic()
         os.kill(ready["pids"]["exporter"], signal.SIGKILL)
         # The old process may answer for a moment while it dies; wait for the supervisor's event too.
-        def restarted() -> dict[str, Any] | None:
-            for line in list(up.lines):
-                if '"restarted"' in line and '"exporter"' in line:
-                    return dict(json.loads(line))
-            return None
-
-        event = wait_until(restarted, 60, what="the restart event")
+        event, _ = up.wait_for_event("restarted", 60, part="exporter")
         wait_until(lambda: answers(url), 60, what="the exporter answering again")
         back_s = time.monotonic() - killed
     finally:

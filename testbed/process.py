@@ -147,6 +147,17 @@ class ServerProcess:
         compiled = re.compile(pattern)
         return self.stdout.wait_for(compiled.search, timeout, after=after, what=f"a line matching {pattern!r}")
 
+    def wait_for_event(self, event: str, timeout: float, *, after: int = 0, **fields: Any) -> tuple[dict[str, Any], int]:
+        """The first JSON stdout line from number ``after`` with this ``event`` and these field
+        values (a supervisor's ``restarted``), and the number of the next line."""
+
+        def match(line: str) -> dict[str, Any] | None:
+            obj = json_line(line)
+            wanted = obj is not None and obj.get("event") == event and all(obj.get(k) == v for k, v in fields.items())
+            return obj if wanted else None
+
+        return self.stdout.wait_for(match, timeout, after=after, what=f"event {event!r} {fields or ''}".rstrip())
+
     def stop(self, timeout: float = 15.0, reason: str = "stopped") -> int | None:
         """SIGTERM, then SIGKILL after ``timeout``; idempotent. Returns the exit status."""
         if self.alive():
@@ -274,8 +285,8 @@ def _answers(url: str) -> bool:
         return False
 
 
-def parse_ready_line(line: str) -> dict[str, Any] | None:
-    """The ready object if ``line`` is a JSON ready line (``"event": "ready"``), else None."""
+def json_line(line: str) -> dict[str, Any] | None:
+    """The object a line holds if it is one JSON object (a ready line, a logged event), else None."""
     line = line.strip()
     if not line.startswith("{"):
         return None
@@ -283,6 +294,10 @@ def parse_ready_line(line: str) -> dict[str, Any] | None:
         obj = json.loads(line)
     except ValueError:
         return None
-    if isinstance(obj, dict) and obj.get("event") == "ready":
-        return obj
-    return None
+    return obj if isinstance(obj, dict) else None
+
+
+def parse_ready_line(line: str) -> dict[str, Any] | None:
+    """The ready object if ``line`` is a JSON ready line (``"event": "ready"``), else None."""
+    obj = json_line(line)
+    return obj if obj is not None and obj.get("event") == "ready" else None

@@ -6,7 +6,6 @@ that stopping the command leaves no temporary file behind."""
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import signal
@@ -18,7 +17,6 @@ import requests
 
 from testbed.process import ServerProcess, python_module_argv, start_server
 from testbed.prometheus import scrape, scrape_sum
-from testbed.waiting import wait_until
 
 
 def _chat(client: openai.OpenAI, n: int) -> list[str]:
@@ -41,11 +39,7 @@ def _kill_and_await_restart(up: ServerProcess, part: str) -> dict[str, Any]:
     ready = up.ready
     os.kill(ready["pids"][part], signal.SIGKILL)
 
-    def restarted() -> dict[str, Any] | None:
-        events = [json.loads(line) for line in up.lines if line.startswith("{") and '"supervisor"' in line]
-        return next((e for e in events if e["event"] == "restarted" and e["part"] == part), None)
-
-    event = wait_until(restarted, 60, what=f"the {part} restarted", abort=lambda: None if up.alive() else "up exited")
+    event, _ = up.wait_for_event("restarted", 60, service="supervisor", part=part)
     assert event["pid"] != ready["pids"][part] and event["same_url"] is True
     return event
 

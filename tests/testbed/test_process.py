@@ -135,6 +135,18 @@ def test_later_lines_are_awaited_in_order_and_the_end_of_output_ends_the_wait() 
     assert proc.popen.wait(30) == 0 and proc.stop() == 0
 
 
+def test_a_json_event_is_awaited_by_its_name_and_fields() -> None:
+    script = ("import json; print(json.dumps({'event': 'ready', 'url': 'u'}), flush=True); "
+              "[print(json.dumps({'event': 'restarted', 'part': p}), flush=True) for p in ('exporter', 'gateway')]; "
+              "print('{not json', flush=True)")
+    proc = start_server([sys.executable, "-c", script])
+    event, after = proc.wait_for_event("restarted", 30, part="gateway")
+    assert event == {"event": "restarted", "part": "gateway"} and proc.lines[after - 1].startswith('{"event"')
+    with pytest.raises(WaitTimeout, match="exited before event 'restarted'"):
+        proc.wait_for_event("restarted", 30, after=after)
+    proc.stop()
+
+
 @pytest.mark.parametrize(("how", "status"), [("stop", -signal.SIGTERM), ("kill", -signal.SIGKILL)])
 def test_stop_and_kill_return_the_status_record_the_reason_and_delete_the_stderr_file(how: str, status: int) -> None:
     proc = start_server([sys.executable, "-c", CHILD])

@@ -6,18 +6,17 @@ report and the exit status follows the verdict (0 clean, 1 on a violation)."""
 from __future__ import annotations
 
 import json
-import queue
+import re
 import signal
-import subprocess
-import sys
-import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from testbed.errors import WaitTimeout
+from testbed.process import python_module_argv, start_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -31,46 +30,35 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: E402
 
 
 class Watch:
-    """The running command, its stdout read line by line on a thread (waits have deadlines)."""
+    """The running command; its stdout lines are awaited in order, each wait with a deadline."""
 
     def __init__(self, out: Path) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "testbed", "watch", "--providers", "--out", str(out)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-        self.ready = json.loads(self.wait_for('"event": "ready"'))
+        self.proc = start_server(python_module_argv("testbed", "watch", "--providers", "--out", str(out)), timeout=60)
+        self.ready = self.proc.ready
+        self._next = 0
 
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line.rstrip("\n"))
+    @property
+    def seen(self) -> list[str]:
+        return [line.rstrip("\n") for line in self.proc.lines]
 
     def wait_for(self, text: str, timeout: float = 60.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            self.seen.append(line)
-            if text in line:
-                return line
-        raise AssertionError(f"no line with {text!r} within {timeout}s; saw:\n" + "\n".join(self.seen))
+        try:
+            found, self._next = self.proc.wait_for_line(re.escape(text), timeout, after=self._next)
+        except WaitTimeout as exc:
+            raise AssertionError(f"{exc}; saw:\n" + "\n".join(self.seen)) from None
+        return found.string.rstrip("\n")
 
     def stop(self) -> int:
-        self.proc.send_signal(signal.SIGINT)
+        self.proc.signal(signal.SIGINT)
         self.wait_for("testbed watch:")
-        return self.proc.wait(timeout=60)
+        return self.proc.popen.wait(timeout=60)
 
 
 @pytest.fixture
 def watch(tmp_path: Path) -> Iterator[Watch]:
     w = Watch(tmp_path / "reports")
     yield w
-    if w.proc.poll() is None:
-        w.proc.kill()
-        w.proc.wait(timeout=30)
+    w.proc.kill()
 
 
 def _results(out: Path) -> dict[str, Any]:
