@@ -21,11 +21,13 @@ import jinja2
 
 from testbed.checks.suppress import Suppression, parse_suppressions
 from testbed.errors import ConfigError
-from testbed.runner._fields import Fields, ScenarioError
 from testbed.process import ReadySpec, ServerProcess, start_server
+from testbed.runner.profile_schema import CONVENTIONS, KNOWN_KNOBS, ProfileModel
+from testbed.schema import SchemaError as ScenarioError
+from testbed.schema import load_file
 
-KNOWN_KNOBS = frozenset(("exclude_request_data", "capture_content"))
-CONVENTIONS = frozenset(("genai-1.41", "legacy", "openinference"))
+__all__ = ["CONVENTIONS", "KNOWN_KNOBS", "GatewayContext", "GatewayProfile", "GatewayUnderTest", "ProfileGateway",
+           "ReferenceGateway", "ScenarioError", "free_port", "load_profile", "reference_config_text", "render"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,60 +117,25 @@ class GatewayProfile:
 
 def load_profile(path: str | Path) -> GatewayProfile:
     """Read a gateway profile (docs/runner.md); errors name the file and key path."""
-    import yaml
-
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ScenarioError(str(p), "", f"cannot read the profile ({exc})") from None
-    f = Fields(data, str(p))
-    command = f.list("command")
-    if not command or not all(isinstance(c, str) for c in command):
-        raise f.error("command", "expected a non-empty list of strings (jinja2 templates)")
-    cfg, ready, env = f.sub("config"), f.sub("ready"), f.mapping("env", {})
-    if not all(isinstance(v, str) for v in env.values()):
-        raise f.error("env", "expected string values (jinja2 templates)")
-    template = cfg.str("template", None)
+    m = load_file(ProfileModel, p)
+    template = m.config.template
     if template is not None and not (p.parent / template).is_file():
-        raise cfg.error("template", f"no such file next to the profile: {template}")
-    knobs = frozenset(_strings(f, "knobs"))
-    if unknown := knobs - KNOWN_KNOBS:
-        raise f.error("knobs", f"unknown knob {sorted(unknown)[0]!r} (known: {', '.join(sorted(KNOWN_KNOBS))})")
-    prof = GatewayProfile(
-        name=f.str("name"), file=str(p), command=tuple(command),
-        ready=ReadySpec(line=ready.str("line", None), http=ready.str("http", None),
-                        timeout_s=ready.number("timeout_s", 30.0, minimum=0, exclusive=True)),
-        api_key=f.str("api_key", "{{ gateway_api_key }}"),
-        config_template=str(p.parent / template) if template else None, config_file=cfg.str("file", "gateway.yaml"),
-        env=dict(env), base_url=f.str("base_url", None), metrics_url=f.str("metrics_url", None), knobs=knobs,
-        convention=f.str("convention", "genai-1.41", choices=CONVENTIONS),
-        declares_server_spans=f.bool("declares_server_spans", False),
-        spans_per_request=f.int("spans_per_request", None, minimum=1),
-        restart_inbound=f.bool("restart_inbound", False), reference_stack=f.bool("reference_stack", False),
-        expected_findings=_suppressions(f),
-    )
-    for part in (cfg, ready, f):
-        part.done()
-    if prof.ready.line is None and prof.ready.http is None:
-        raise ready.error("line", "give a ready line regex or an http health URL")
-    if prof.ready.line is None and prof.base_url is None:
-        raise f.error("base_url", "needed when readiness is not a ready line with a (?P<url>...) group")
-    return prof
-
-
-def _suppressions(f: Fields) -> tuple[Suppression, ...]:
+        raise ScenarioError(str(p), "config.template", f"no such file next to the profile: {template}")
     try:
-        return parse_suppressions(f.raw("expected_findings", None), "expected_findings")
+        suppressions = parse_suppressions(list(m.expected_findings) if m.expected_findings is not None else None,
+                                          "expected_findings")
     except ConfigError as exc:
-        raise ScenarioError(f.file, "", str(exc)) from None
-
-
-def _strings(f: Fields, key: str) -> list[str]:
-    items = f.list(key, [])
-    if not all(isinstance(i, str) for i in items):
-        raise f.error(key, "expected a list of strings")
-    return items
+        raise ScenarioError(str(p), "", str(exc)) from None
+    return GatewayProfile(
+        name=m.name, file=str(p), command=m.command,
+        ready=ReadySpec(line=m.ready.line, http=m.ready.http, timeout_s=m.ready.timeout_s), api_key=m.api_key,
+        config_template=str(p.parent / template) if template else None, config_file=m.config.file,
+        env=dict(m.env), base_url=m.base_url, metrics_url=m.metrics_url, knobs=frozenset(m.knobs),
+        convention=m.convention, declares_server_spans=m.declares_server_spans,
+        spans_per_request=m.spans_per_request, restart_inbound=m.restart_inbound,
+        reference_stack=m.reference_stack, expected_findings=suppressions,
+    )
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -31,13 +31,16 @@ def test_a_minimal_profile_loads_with_defaults(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "path", "words"),
     [
-        pytest.param({"command": []}, "command", "non-empty list", id="empty-command"),
-        pytest.param({"knobs": ["turbo"]}, "knobs", "unknown knob", id="unknown-knob"),
+        pytest.param({"command": []}, "command", "at least one item", id="empty-command"),
+        pytest.param({"command": ["run", 3]}, "command[1]", "expected a string", id="command-item-type"),
+        pytest.param({"knobs": ["turbo"]}, "knobs[0]", "got 'turbo'", id="unknown-knob"),
         pytest.param({"convention": "otel-99"}, "convention", "expected one of", id="unknown-convention"),
         pytest.param({"config": {"template": "missing.j2"}}, "config.template", "no such file", id="missing-template"),
         pytest.param({"ready": {}}, "ready.line", "ready line regex or an http", id="no-readiness"),
         pytest.param({"ready": {"http": "http://x/health"}}, "base_url", "needed", id="http-needs-base-url"),
         pytest.param({"colour": "blue"}, "colour", "unknown key", id="unknown-key"),
+        pytest.param({"ready": {"lien": "x"}}, "ready.lien", "did you mean 'line'?", id="misspelt-key"),
+        pytest.param({"ready": None}, "ready", "expected a mapping", id="ready-null"),
     ],
 )
 def test_broken_profiles_name_the_key_path(tmp_path: Path, change: dict[str, Any], path: str, words: str) -> None:
