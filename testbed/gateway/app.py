@@ -2,8 +2,10 @@
 
 Routes: ``POST /v1/chat/completions``, ``POST /v1/embeddings``, ``GET /v1/models`` (OpenAI
 format, Bearer gateway keys), ``GET /metrics`` (Prometheus text), ``GET /healthz``. State lives
-under :data:`testbed.gateway.state.STATE`. The upstream ClientSession and the publisher's drain
-task (with its NATS connection) are opened and closed in ``cleanup_ctx``.
+under :data:`testbed.gateway.state.STATE`, with the request path's steps chosen here, once; a
+seeded defect (``testbed selftest`` only) replaces a step here and nowhere else. The upstream
+ClientSession and the publisher's drain task (with its NATS connection) are opened and closed in
+``cleanup_ctx``.
 """
 
 from __future__ import annotations
@@ -22,10 +24,13 @@ from testbed import __version__
 from testbed.bus import BusSettings
 from testbed.gateway.auth import Authenticator
 from testbed.gateway.config import GatewayConfig
-from testbed.defect_switches import announce, tag_resource
-from testbed.gateway.defects import resolve
-from testbed.gateway.front import JSON_TYPE
-from testbed.gateway.handlers import CHAT_ROUTE, EMBEDDINGS_ROUTE, MODELS_ROUTE, chat_completions, embeddings, metrics, models
+from testbed.gateway.chat import captures_content
+from testbed.gateway.defects import install as install_defects
+from testbed.gateway.front import JSON_TYPE, deliver
+from testbed.gateway.handlers import (
+    CHAT_ROUTE, EMBEDDINGS_ROUTE, MODELS_ROUTE, build_trace_event, chat_completions, embeddings, metrics, models,
+    new_record,
+)
 from testbed.gateway.metrics import GatewayMetrics
 from testbed.gateway.providers.base import openai_error_body
 from testbed.gateway.publisher import Publisher, PublisherSettings
@@ -67,11 +72,11 @@ def create_app(
     env = os.environ if environ is None else environ
     resource = build_resource(config.resource, env, instance_id=instance_id or str(uuid.uuid4()),
                               host_name=socket.gethostname(), version=__version__)
-    announce(config.defects, "gateway")
     state = GatewayState(config=config, auth=Authenticator(config.api_keys), router=Router(config.models, rng),
                          metrics=metrics_, publisher=publisher, upstream=UpstreamClient(config.upstream),
-                         resource=tag_resource(resource, config.defects), random_bytes=random_bytes,
-                         defects=resolve(config.defects, env))
+                         resource=resource, random_bytes=random_bytes, new_record=new_record,
+                         captures_content=captures_content, build_event=build_trace_event, deliver=deliver)
+    state = install_defects(state, env)  # seeded defects (selftest only): the state itself when none is on
     app = web.Application(middlewares=[_openai_errors], client_max_size=MAX_REQUEST_BYTES)
     app[STATE] = state
     app[ERROR_BODY] = _openai_error

@@ -20,9 +20,8 @@ from aiohttp import web
 
 from testbed import __version__
 from testbed.gateway.config import TargetConfig
-from testbed.gateway.defects import strip_trace_headers
 from testbed.gateway.events import AttemptRecord, RequestRecord
-from testbed.gateway.front import JSON_TYPE, FrontError, deliver
+from testbed.gateway.front import JSON_TYPE, FrontError
 from testbed.gateway.providers import RequestNotSupported, UpstreamError, UpstreamRequest, adapter_for
 from testbed.gateway.providers.base import OTHER_ERROR, ProviderAdapter, openai_error_body
 from testbed.gateway.routing import is_retryable_status
@@ -83,7 +82,7 @@ def record_success(state: GatewayState, attempt: AttemptRecord) -> None:
 
 async def _try(state: GatewayState, record: RequestRecord, attempt: AttemptRecord, adapter: ProviderAdapter,
                request: UpstreamRequest, on_success: OnSuccess) -> web.StreamResponse | UpstreamError:
-    headers = strip_trace_headers(outbound_headers(request, record, attempt.span_id), state.defects.active)
+    headers = outbound_headers(request, record, attempt.span_id)
     try:
         async with state.upstream.open(request, headers, attempt.target.timeout_s, record.stream) as resp:
             attempt.http_status = resp.status
@@ -127,4 +126,5 @@ async def run_attempts(request: web.Request, state: GatewayState, record: Reques
         message = str(refused) if refused else "No upstream target can serve this request."
         raise FrontError(400, message, "invalid_request_error", None, refused.param if refused else None)
     record.error_type = last.error_type
-    return await deliver(request, web.Response(status=last.status, body=last.body, content_type=JSON_TYPE), record)
+    return await state.deliver(request, web.Response(status=last.status, body=last.body, content_type=JSON_TYPE),
+                               record)

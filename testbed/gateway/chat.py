@@ -24,9 +24,8 @@ from aiohttp.http_exceptions import LineTooLong
 from testbed.gateway.attempts import BadUpstreamBody, run_attempts
 from testbed.gateway.config import TargetConfig
 from testbed.gateway.content import StreamAccumulator
-from testbed.gateway.defects import LEAK_CONTENT_WHEN_EXCLUDED
 from testbed.gateway.events import AttemptRecord, RequestRecord
-from testbed.gateway.front import JSON_TYPE, FrontError, deliver
+from testbed.gateway.front import JSON_TYPE, FrontError
 from testbed.gateway.providers import RequestNotSupported, StreamTranslator, UpstreamError, UpstreamRequest
 from testbed.gateway.providers.base import OTHER_ERROR, OutChunk, ProviderAdapter, stream_error
 from testbed.gateway.providers.sse import SseDecoder
@@ -48,8 +47,7 @@ async def serve_chat(request: web.Request, state: GatewayState, record: RequestR
     record.stream = stream
     options = body.get("stream_options")
     include_usage = stream and isinstance(options, dict) and options.get("include_usage") is True
-    leak = LEAK_CONTENT_WHEN_EXCLUDED in state.defects  # seeded defect, selftest only
-    capture = state.config.capture_content and (not record.exclude or leak)
+    capture = state.captures_content(state, record)
 
     def build(adapter: ProviderAdapter, target: TargetConfig) -> UpstreamRequest:
         try:
@@ -63,13 +61,18 @@ async def serve_chat(request: web.Request, state: GatewayState, record: RequestR
         if stream:
             return await _pump(request, record, attempt, adapter.stream_translator(include_usage, int(time.time())),
                                resp, StreamAccumulator() if capture else None)
-        return await _complete(request, record, attempt, adapter, resp, capture)
+        return await _complete(request, state, record, attempt, adapter, resp, capture)
 
     return await run_attempts(request, state, record, build, on_success)
 
 
-async def _complete(request: web.Request, record: RequestRecord, attempt: AttemptRecord, adapter: ProviderAdapter,
-                    resp: aiohttp.ClientResponse, capture: bool) -> web.StreamResponse:
+def captures_content(state: GatewayState, record: RequestRecord) -> bool:
+    """Output content is captured when capture is on and the request is not excluded (RED-01)."""
+    return state.config.capture_content and not record.exclude
+
+
+async def _complete(request: web.Request, state: GatewayState, record: RequestRecord, attempt: AttemptRecord,
+                    adapter: ProviderAdapter, resp: aiohttp.ClientResponse, capture: bool) -> web.StreamResponse:
     raw = await resp.read()
     attempt.end_ns = time.time_ns()
     try:
@@ -80,7 +83,7 @@ async def _complete(request: web.Request, record: RequestRecord, attempt: Attemp
     attempt.finish_reasons, attempt.usage = result.finish_reasons, result.usage
     attempt.service_tier, attempt.system_fingerprint = result.service_tier, result.system_fingerprint
     attempt.choices = result.choices if capture else None
-    return await deliver(request, web.Response(body=result.body, content_type=JSON_TYPE), record)
+    return await state.deliver(request, web.Response(body=result.body, content_type=JSON_TYPE), record)
 
 
 async def _write(response: web.StreamResponse, record: RequestRecord, payload: bytes) -> None:

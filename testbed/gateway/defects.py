@@ -32,6 +32,11 @@ Graded switches (RUN-07): ``wrong_usage@1/N`` and ``leak_content_at_ingest@1/N``
 N; ``stall_request_path@Xms`` stalls X ms; ``publish_in_request_path@Xms`` gives up the blocking
 export after X ms, so the request path is blocked at most X ms while the ingest is slow.
 
+Every defect is a substitute put in place once, by :func:`install` (called from ``create_app``), and
+only when a switch is on: a wrapper around one of the request path's steps held in
+:class:`~testbed.gateway.state.GatewayState` (``new_record``, ``captures_content``, ``build_event``,
+``deliver``) or around the upstream client. With no switch on, :func:`install` returns the state it
+was given, so the gateway runs the production steps and nothing on the request path tests a switch.
 :func:`corrupt_event` (the event-level defects) is pure; :func:`before_delivery` is the one I/O
 hook, awaited before a whole response is written.
 """
@@ -44,16 +49,22 @@ import contextlib
 import gzip
 import json
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Final
 
-from testbed.defect_switches import GradeKind, grade_of, parse_defects, tally_of
+from testbed.defect_switches import GradeKind, announce, grade_of, parse_defects, tag_resource, tally_of
+from testbed.gateway.tracecontext import decide
 from testbed.trace_event import Attempt, TraceEvent, Usage
 
 if TYPE_CHECKING:
+    import aiohttp
     from aiohttp import web
 
-    from testbed.gateway.upstream import UpstreamClient
+    from testbed.gateway.config import ApiKeyConfig
+    from testbed.gateway.events import RequestRecord
+    from testbed.gateway.providers import UpstreamRequest
+    from testbed.gateway.state import BuildEvent, Deliver, GatewayState, NewRecord, Upstream
 
 
 LEAK_CONTENT_WHEN_EXCLUDED: Final = "leak_content_when_excluded"
@@ -211,7 +222,7 @@ def strip_trace_headers(headers: dict[str, str], active: frozenset[str]) -> dict
     return {k: v for k, v in headers.items() if k.lower() not in ("traceparent", "tracestate")}
 
 
-async def before_delivery(defects: GatewayDefects, upstream: UpstreamClient, response: web.StreamResponse) -> None:
+async def before_delivery(defects: GatewayDefects, upstream: Upstream, response: web.StreamResponse) -> None:
     """Every request-path defect, awaited before a whole response is written; nothing when none is on."""
     if WRONG_CLIENT_USAGE in defects.active:
         miscount_client_usage(response)
@@ -235,7 +246,7 @@ def miscount_client_usage(response: web.StreamResponse) -> None:
         response.body = json.dumps(doc).encode()  # type: ignore[attr-defined]
 
 
-async def stall_response(defects: GatewayDefects, upstream: UpstreamClient) -> None:
+async def stall_response(defects: GatewayDefects, upstream: Upstream) -> None:
     """The request-path defects, awaited before a whole response is written."""
     if _on(defects.active, STALL_REQUEST_PATH):
         grade = grade_of(defects.active, STALL_REQUEST_PATH)
@@ -244,7 +255,7 @@ async def stall_response(defects: GatewayDefects, upstream: UpstreamClient) -> N
         await _export_now(defects.sync_export, upstream)
 
 
-async def _export_now(target: SyncExport, upstream: UpstreamClient) -> None:
+async def _export_now(target: SyncExport, upstream: Upstream) -> None:
     """An empty OTLP export (valid, zero spans) awaited like a blocking span processor would be;
     its outcome is ignored, only its duration matters."""
     from testbed.gateway.providers.base import UpstreamRequest
@@ -254,3 +265,88 @@ async def _export_now(target: SyncExport, upstream: UpstreamClient) -> None:
     with contextlib.suppress(Exception):
         async with upstream.open(request, headers, target.timeout_s or 3600.0, stream=False) as resp:
             await resp.read()
+
+
+_EVENT_DEFECTS: Final = (RAW_HEADER_TEXT, LEAK_CONTENT_AT_INGEST, WRONG_USAGE, DROP_STREAM_USAGE, END_SPAN_AT_HEADERS)
+"""The switches :func:`corrupt_event` acts on."""
+
+
+def install(state: GatewayState, environ: Mapping[str, str]) -> GatewayState:
+    """The gateway's state with every switched-on defect in place, announced in the log and named
+    in the resource; ``state`` itself when none is on. Called once, at start, by ``create_app``."""
+    active = state.config.defects
+    if not active:
+        return state
+    announce(active, "gateway")
+    upstream = _UntracedUpstream(state.upstream) if DROP_TRACEPARENT in active else state.upstream
+    new_record = _new_trace(state.new_record) if NEW_TRACE_ALWAYS in active else state.new_record
+    captures = _captures_excluded_too if LEAK_CONTENT_WHEN_EXCLUDED in active else state.captures_content
+    build = _built_with_content(state.build_event) if builds_with_content(active) else state.build_event
+    if any(_on(active, name) for name in _EVENT_DEFECTS):
+        build = _corrupting(build, active)
+    defects = resolve(active, environ)
+    deliver = state.deliver
+    if WRONG_CLIENT_USAGE in active or defects.stalls:
+        deliver = _delivering_after(deliver, defects, upstream)
+    return replace(state, resource=tag_resource(state.resource, active), upstream=upstream, new_record=new_record,
+                   captures_content=captures, build_event=build, deliver=deliver)
+
+
+class _UntracedUpstream:
+    """``drop_traceparent``: the upstream link, with every request's trace context removed."""
+
+    def __init__(self, inner: Upstream) -> None:
+        self._inner = inner
+
+    async def start(self) -> None:
+        await self._inner.start()
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+    def open(self, request: UpstreamRequest, headers: dict[str, str], timeout_s: float,
+             stream: bool) -> AbstractAsyncContextManager[aiohttp.ClientResponse]:
+        return self._inner.open(request, strip_trace_headers(headers, frozenset({DROP_TRACEPARENT})), timeout_s,
+                                stream)
+
+
+def _new_trace(inner: NewRecord) -> NewRecord:
+    """``new_trace_always``: the record's trace is decided as if no ``traceparent`` had come in."""
+
+    def new_record(request: web.Request, state: GatewayState, operation: str, route: str,
+                   key: ApiKeyConfig | None) -> RequestRecord:
+        record = inner(request, state, operation, route, key)
+        record.trace = decide(None, [], random_bytes=state.random_bytes)
+        return record
+
+    return new_record
+
+
+def _captures_excluded_too(state: GatewayState, record: RequestRecord) -> bool:
+    """``leak_content_when_excluded``: output content is captured whatever the exclusion says."""
+    return state.config.capture_content
+
+
+def _built_with_content(inner: BuildEvent) -> BuildEvent:
+    """Both leaks: the event is built as if the request were not excluded, then labelled excluded."""
+
+    def build(state: GatewayState, record: RequestRecord) -> TraceEvent:
+        event = inner(state, replace(record, exclude=False))
+        return replace(event, excluded=record.exclude)
+
+    return build
+
+
+def _corrupting(inner: BuildEvent, active: frozenset[str]) -> BuildEvent:
+    def build(state: GatewayState, record: RequestRecord) -> TraceEvent:
+        return corrupt_event(inner(state, record), active)
+
+    return build
+
+
+def _delivering_after(inner: Deliver, defects: GatewayDefects, upstream: Upstream) -> Deliver:
+    async def deliver(request: web.Request, response: web.StreamResponse, record: RequestRecord) -> web.StreamResponse:
+        await before_delivery(defects, upstream, response)
+        return await inner(request, response, record)
+
+    return deliver

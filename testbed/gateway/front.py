@@ -1,4 +1,8 @@
-"""Pieces every front handler shares: the gateway's own OAI-08 errors and whole-response delivery."""
+"""Pieces every front handler shares: the gateway's own OAI-08 errors and whole-response delivery.
+
+Handlers deliver through ``state.deliver`` (:class:`~testbed.gateway.state.GatewayState`), which is
+:func:`deliver` unless a seeded defect put a wrapper in its place at start.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,8 @@ from typing import Final
 
 from aiohttp import web
 
-from testbed.gateway.defects import before_delivery
 from testbed.gateway.events import RequestRecord
 from testbed.gateway.providers.base import openai_error_body
-from testbed.gateway.state import STATE
 
 JSON_TYPE: Final = "application/json"
 
@@ -30,9 +32,6 @@ class FrontError(Exception):
 async def deliver(request: web.Request, response: web.StreamResponse, record: RequestRecord) -> web.StreamResponse:
     """Write a whole response now, so the SERVER span ends after its last byte (GW-03)."""
     record.status_code = response.status
-    state = request.app.get(STATE)
-    if state is not None and state.defects.active:  # seeded defects, selftest only
-        await before_delivery(state.defects, state.upstream, response)
     try:
         await response.prepare(request)
         record.first_byte_ns = time.time_ns()

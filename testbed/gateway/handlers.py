@@ -5,6 +5,10 @@ once its response is delivered the record is handed to the publisher as a lazily
 TraceEvent, and the handler returns without waiting on the bus (GW-08). Gateway-side errors use
 the OAI-08 body. Request headers other than ``traceparent``, ``tracestate``, ``User-Agent`` and
 ``x-testbed-correlation-id`` are never read into the record, so keys cannot reach an event.
+
+The handlers reach the replaceable steps through the state (``state.new_record``,
+``state.build_event``, ``state.deliver``): :func:`new_record`, :func:`build_trace_event` and
+:func:`~testbed.gateway.front.deliver` unless a seeded defect replaced one at start.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from functools import partial
 from typing import Any, Final
 
@@ -24,9 +27,8 @@ from testbed.gateway.auth import Authenticator
 from testbed.gateway.config import ApiKeyConfig, TargetConfig
 from testbed.gateway.attempts import run_attempts
 from testbed.gateway.chat import serve_chat
-from testbed.gateway.defects import NEW_TRACE_ALWAYS, builds_with_content, corrupt_event
 from testbed.gateway.events import AttemptRecord, RequestRecord, build_event
-from testbed.gateway.front import JSON_TYPE, FrontError, deliver
+from testbed.gateway.front import JSON_TYPE, FrontError
 from testbed.gateway.providers import RequestNotSupported, UpstreamRequest, adapter_for
 from testbed.gateway.providers.base import ProviderAdapter
 from testbed.gateway.providers.openai import OpenAIAdapter, embeddings_result
@@ -49,13 +51,14 @@ def _unauthorized() -> FrontError:
     return FrontError(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
 
 
-def _new_record(request: web.Request, state: GatewayState, operation: str, route: str,
-                key: ApiKeyConfig | None) -> RequestRecord:
+def new_record(request: web.Request, state: GatewayState, operation: str, route: str,
+               key: ApiKeyConfig | None) -> RequestRecord:
+    """The record of one inference request: its trace decided from the inbound context (PROP-01),
+    its exclusion from the key or the global switch."""
     headers = request.headers
     host = request.host.rsplit(":", 1)
     port = int(host[1]) if len(host) == 2 and host[1].isdigit() else None
-    ignore = NEW_TRACE_ALWAYS in state.defects  # seeded defect, selftest only
-    trace = decide(None if ignore else headers.get("traceparent"), [] if ignore else headers.getall("tracestate", []),
+    trace = decide(headers.get("traceparent"), headers.getall("tracestate", []),
                    restart=state.config.trace.restart_inbound, random_bytes=state.random_bytes)
     return RequestRecord(
         start_ns=time.time_ns(), trace=trace, server_span_id=new_span_id(state.random_bytes),
@@ -104,23 +107,19 @@ def _publish(state: GatewayState, record: RequestRecord) -> None:
     if not record.end_ns:
         record.end_ns = time.time_ns()
     state.metrics.requests.labels(record.route, str(record.status_code)).inc()
-    state.publisher.offer(Pending(build=partial(_build, state, record), spans=1 + len(record.attempts)))
+    state.publisher.offer(Pending(build=partial(state.build_event, state, record), spans=1 + len(record.attempts)))
 
 
-def _build(state: GatewayState, record: RequestRecord) -> TraceEvent:
-    leak = builds_with_content(state.defects.active)  # seeded defects, selftest only
-    event = build_event(replace(record, exclude=False) if leak else record, state.resource,
-                        event_id=str(uuid.uuid4()), capture_content=state.config.capture_content,
-                        finish=_finish_mapper)
-    if leak:
-        event = replace(event, excluded=record.exclude)
-    return corrupt_event(event, state.defects.active)
+def build_trace_event(state: GatewayState, record: RequestRecord) -> TraceEvent:
+    """The event of a finished request, redacted by :func:`~testbed.gateway.events.build_event`."""
+    return build_event(record, state.resource, event_id=str(uuid.uuid4()),
+                       capture_content=state.config.capture_content, finish=_finish_mapper)
 
 
 async def handle_inference(request: web.Request, operation: str, route: str, serve: Serve) -> web.StreamResponse:
     state = request.app[STATE]
     key = state.auth.authenticate(request.headers.get("Authorization"))
-    record = _new_record(request, state, operation, route, key)
+    record = state.new_record(request, state, operation, route, key)
     try:
         try:
             if key is None:
@@ -131,7 +130,7 @@ async def handle_inference(request: web.Request, operation: str, route: str, ser
             _check_model(state, key, body)
             return await serve(request, state, record, body)
         except FrontError as error:
-            return await deliver(request, error.response(), record)
+            return await state.deliver(request, error.response(), record)
         except Exception as exc:  # answered 500 by the app's middleware; the span says so too
             record.status_code, record.error_type = 500, type(exc).__name__
             raise
@@ -156,7 +155,7 @@ async def _serve_embeddings(request: web.Request, state: GatewayState, record: R
         attempt.response_model = result.response_model
         attempt.usage = Usage(input=result.input_tokens)
         attempt.embedding_dimensions = result.dimensions
-        return await deliver(request, web.Response(body=raw, content_type=JSON_TYPE), record)
+        return await state.deliver(request, web.Response(body=raw, content_type=JSON_TYPE), record)
 
     return await run_attempts(request, state, record, build, on_success)
 
