@@ -14,6 +14,8 @@ from prometheus_client.registry import Collector
 
 from fake_middleware.faults import FaultSet
 from fake_middleware.store import SpanStore
+from testbed.counters import (INGEST_RETRIES, INGEST_SPANS_ACCEPTED, INGEST_SPANS_DUPLICATE, INGEST_SPANS_REJECTED,
+                              INGEST_SPANS_STORED)
 
 
 class IngestCollector(Collector):
@@ -24,13 +26,13 @@ class IngestCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         stats = self.store.stats()
         for name, key, text in (
-            ("fake_middleware_spans_accepted", "spans_accepted", "Spans stored (first arrival of each trace/span id)."),
-            ("fake_middleware_spans_rejected", "spans_rejected", "Spans refused through partial_success."),
-            ("fake_middleware_spans_duplicate", "spans_duplicate", "Spans received again with a known (trace_id, span_id)."),
+            (INGEST_SPANS_ACCEPTED, "spans_accepted", "Spans stored (first arrival of each trace/span id)."),
+            (INGEST_SPANS_REJECTED, "spans_rejected", "Spans refused through partial_success."),
+            (INGEST_SPANS_DUPLICATE, "spans_duplicate", "Spans received again with a known (trace_id, span_id)."),
             ("fake_middleware_spans_duplicate_differing", "spans_duplicate_differing", "Duplicates whose content differs."),
             ("fake_middleware_request_bytes", "bytes_wire", "Request body bytes as received."),
             ("fake_middleware_request_decoded_bytes", "bytes_decoded", "Request body bytes after Content-Encoding decoding."),
-            ("fake_middleware_retries", "retries", "Requests whose decoded body equals an earlier request's."),
+            (INGEST_RETRIES, "retries", "Requests whose decoded body equals an earlier request's."),
             ("fake_middleware_raw_bodies_dropped", "raw_bodies_dropped", "Raw bodies dropped to stay under the cap."),
         ):
             yield CounterMetricFamily(name, text, value=stats[key])
@@ -44,7 +46,7 @@ class IngestCollector(Collector):
         for tenant, counts in sorted(stats["by_tenant"].items()):
             tenants.add_metric([tenant], counts.get("spans_accepted", 0))
         yield tenants
-        yield GaugeMetricFamily("fake_middleware_spans_stored", "Spans in the store.", value=stats["spans"])
+        yield GaugeMetricFamily(INGEST_SPANS_STORED, "Spans in the store.", value=stats["spans"])
         applied = CounterMetricFamily("fake_middleware_fault_applications", "Fault applications by kind.",
                                       labels=["kind"])
         counts: dict[str, int] = {}

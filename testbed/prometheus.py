@@ -1,20 +1,16 @@
-"""Reading Prometheus text pages: every hop's counters are read this way (loss accounting, SPEC 7)."""
+"""Scraping Prometheus text pages (blocking; for CLIs, benchmarks and tests). The names and the
+parsing are ``testbed.counters``'s (loss accounting, SPEC 7)."""
 
 from __future__ import annotations
 
 import urllib.request
 
-from prometheus_client.parser import text_string_to_metric_families
+from testbed.counters import parse_text, total
 
 
 def sample_sum(text: str, name: str, **labels: str) -> float:
     """Sum of the samples called ``name`` whose labels include ``labels``."""
-    total = 0.0
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                total += sample.value
-    return total
+    return total(parse_text(text), name, **labels)
 
 
 def scrape(url: str, timeout: float = 10.0) -> str:

@@ -16,11 +16,11 @@ from typing import Final
 
 from testbed.checks.evidence import Evidence
 from testbed.checks.result import CheckResult, FindingSink, conclude
+from testbed.counters import INGEST_SPANS_DUPLICATE
 
 NAME = "duplicates"
 SPEC_IDS = ("OTLP-05", "LOSS-03")
 _SAMPLE: Final = 5
-INGEST_DUPLICATES: Final = "fake_middleware_spans_duplicate_total"
 
 
 class DuplicatesCheck:
@@ -35,7 +35,7 @@ class DuplicatesCheck:
             return conclude(NAME, SPEC_IDS, [], judged={"spans": 0}, inconclusive="no span reached the ingest")
         twice = {key: n for key, n in counts.items() if n > 1}
         stored = sum(n - 1 for n in twice.values())
-        counted = evidence.counters.total(INGEST_DUPLICATES) if evidence.counters.available else 0.0
+        counted = evidence.counters.total(INGEST_SPANS_DUPLICATE) if evidence.counters.available else 0.0
         extra = max(stored, round(counted))
         if extra:
             sink.add("OTLP-05", "violation", "value",

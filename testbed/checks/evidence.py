@@ -11,10 +11,12 @@ here reads a clock, a socket or a file; ``span_from_json`` adapts the ingest's J
 from __future__ import annotations
 
 import base64
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
+
+from testbed import counters
+from testbed.counters import SampleKey
 
 if TYPE_CHECKING:
     from testbed.checks.metric_points import MetricPoint
@@ -227,38 +229,29 @@ class CanaryHit:
     offset: int | None = None
 
 
-_SAMPLE = re.compile(r'^([^{]+)(?:\{(.*)\})?$')
-_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
-
-
 @dataclass(frozen=True, slots=True)
 class Counters:
-    """Counter samples keyed by Prometheus sample name (``name{label="v",...}``). ``available``
-    is False for a gateway under test that exposes none (LOSS-04)."""
+    """Counter samples of every hop (names in ``testbed.counters``). ``values`` may be keyed by
+    ``SampleKey`` or by the Prometheus text form (``name{label="v",...}``, as results.json keeps
+    it); ``samples`` holds them typed, each string parsed once. ``available`` is False for a
+    gateway under test that exposes none (LOSS-04)."""
 
-    values: Mapping[str, float] = field(default_factory=dict)
+    values: Mapping[str, float] | Mapping[SampleKey, float] = field(default_factory=dict)
     available: bool = True
+    samples: Mapping[SampleKey, float] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        samples = counters.as_samples(self.values)
+        object.__setattr__(self, "samples", samples)
+        object.__setattr__(self, "values", counters.as_text_keys(samples))
 
     def total(self, name: str, **labels: str) -> float:
         """Sum of every sample of ``name`` whose labels include ``labels``."""
-        return sum(v for key, v in self.values.items() if _matches(key, name, labels))
+        return counters.total(self.samples, name, **labels)
 
     def by_label(self, name: str, label: str) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for key, v in self.values.items():
-            m = _SAMPLE.match(key)
-            if m and m.group(1) == name:
-                lv = dict(_LABEL.findall(m.group(2) or "")).get(label, "")
-                out[lv] = out.get(lv, 0.0) + v
-        return out
-
-
-def _matches(key: str, name: str, labels: Mapping[str, str]) -> bool:
-    m = _SAMPLE.match(key)
-    if not m or m.group(1) != name:
-        return False
-    have = dict(_LABEL.findall(m.group(2) or ""))
-    return all(have.get(k) == v for k, v in labels.items())
+        """Samples of ``name`` summed per value of ``label``."""
+        return counters.by_label(self.samples, label, name)
 
 
 @dataclass(frozen=True, slots=True)

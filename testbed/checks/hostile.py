@@ -20,11 +20,11 @@ from typing import Final
 from testbed.checks.correlate import KIND_SERVER
 from testbed.checks.evidence import ClientRecord, Evidence
 from testbed.checks.result import CheckResult, FindingSink, conclude
+from testbed.counters import EXPORTER_SPANS_QUEUED
 from testbed.load.hostile import allowed, kind_of, outcome_of
 
 NAME = "hostile"
 SPEC_IDS = ("OAI-08", "LOSS-01", "GW-01")
-SPANS_QUEUED: Final = "testbed_exporter_spans_queued"
 HEADER_POISON: Final = "bad_utf8_header"
 _SAMPLE: Final = 5
 
@@ -46,9 +46,9 @@ class HostileCheck:
         first_hostile = min(r.sent_ns for r in hostile)
         missing = _normal_delivery(normal, traces, first_hostile, sink)
         poison_spans = _poison_spans(hostile, traces, st.expects_server_span, sink)
-        if evidence.counters.available and evidence.counters.total(SPANS_QUEUED) > 0:
+        if evidence.counters.available and evidence.counters.total(EXPORTER_SPANS_QUEUED) > 0:
             sink.add("LOSS-01", "violation", "loss", "spans still queued in the exporter after the drain",
-                     actual=evidence.counters.total(SPANS_QUEUED))
+                     actual=evidence.counters.total(EXPORTER_SPANS_QUEUED))
         judged = {"hostile_requests": len(hostile), "normal_requests": len(normal)}
         details = {"by_kind": _by_kind(hostile), "normal_missing": missing, "poison_server_spans": poison_spans}
         return conclude(NAME, SPEC_IDS, sink.findings, judged=judged, details=details)

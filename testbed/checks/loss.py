@@ -5,27 +5,21 @@ spans) + one GenAI CLIENT span per upstream request in the provider journal. Ing
 those kinds, unique by (trace_id, span_id). With counters, ``expected = ingested_unique +
 counted_drops + still_queued`` must hold exactly (LOSS-01); event-denominated counters are
 converted to spans with the run's spans-per-request ratio. Without counters, a deficit is
-"unattributed loss" per mode (LOSS-04). Counter names follow EXP-06; ``testbed_bus_pending_events``
-is the runner's reading of the JetStream consumer's num_pending + num_ack_pending.
+"unattributed loss" per mode (LOSS-04). Counter names (EXP-06) are ``testbed.counters``'s.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Final
 
 from testbed.checks.correlate import KIND_SERVER, entries_for_request, entry_trace_id, gateway_entries, genai_client_spans
 from testbed.checks.evidence import ClientRecord, Evidence, SpanView
 from testbed.checks.result import CheckResult, FindingSink, conclude
+from testbed.counters import EVENTS_QUEUED, EXPORTER_SPANS_QUEUED, GATEWAY_EVENTS_DROPPED, INGEST_SPANS_REJECTED, SPAN_DROPS
 from testbed.percentiles import percentile
 
 NAME = "loss"
 SPEC_IDS = ("LOSS-01", "LOSS-02", "LOSS-03", "LOSS-04", "LOSS-05")
-SPAN_DROPS: Final = ("testbed_gateway_spans_dropped_total", "testbed_exporter_spans_dropped_total")
-EVENT_DROPS: Final = "testbed_gateway_events_dropped_total"
-SPANS_QUEUED: Final = "testbed_exporter_spans_queued"
-EVENTS_QUEUED: Final = ("testbed_gateway_event_queue_depth", "testbed_bus_pending_events")
-REJECTED: Final = "fake_middleware_spans_rejected_total"
 
 
 def _relevant(ev: Evidence) -> list[SpanView]:
@@ -67,14 +61,14 @@ def _account(ev: Evidence, expected: int, unique: int, per_event: float, sink: F
     for name in SPAN_DROPS:
         for reason, v in c.by_label(name, "reason").items():
             drops[reason] += v
-    for reason, v in c.by_label(EVENT_DROPS, "reason").items():
+    for reason, v in c.by_label(GATEWAY_EVENTS_DROPPED, "reason").items():
         drops[reason] += v * per_event
     # The ingest's rejected spans and an exporter's partial_success drops are the same spans seen
     # from both ends of one hop: count them once, keeping the ingest's figure for an exporter
     # that does not count its own.
-    drops["rejected_at_ingest"] += max(0.0, c.total(REJECTED) - drops.get("partial_success", 0.0))
+    drops["rejected_at_ingest"] += max(0.0, c.total(INGEST_SPANS_REJECTED) - drops.get("partial_success", 0.0))
     drops = {k: v for k, v in drops.items() if v}
-    queued = c.total(SPANS_QUEUED) + sum(c.total(n) for n in EVENTS_QUEUED) * per_event
+    queued = c.total(EXPORTER_SPANS_QUEUED) + sum(c.total(n) for n in EVENTS_QUEUED) * per_event
     unaccounted = expected - (unique + sum(drops.values()) + queued)
     if round(unaccounted) != 0:
         sink.add("LOSS-01", "violation", "loss", f"{round(unaccounted)} span(s) unaccounted for",
@@ -87,7 +81,17 @@ def _account(ev: Evidence, expected: int, unique: int, per_event: float, sink: F
         if unique != expected:
             sink.add("LOSS-02", "violation", "loss", "after draining, ingested spans differ from expected",
                      expected=expected, actual=unique)
-    return {"dropped": dict(drops), "still_queued": queued, "unaccounted": unaccounted}
+    out: dict[str, object] = {"dropped": _count(sum(drops.values())), "still_queued": _count(queued),
+                              "unaccounted": _count(unaccounted)}
+    if drops:
+        out["dropped_by_reason"] = {k: _count(v) for k, v in sorted(drops.items())}
+    return out
+
+
+def _count(value: float) -> int | float:
+    """A span count as the whole number it is; event backlogs converted to spans by a
+    spans-per-request ratio may be fractional, and are then kept to three decimals."""
+    return round(value) if abs(value - round(value)) < 1e-9 else round(value, 3)
 
 
 def _content(s: SpanView) -> tuple:

@@ -29,6 +29,9 @@ from typing import Final
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from testbed.counters import (EXPORTER_EVENTS_CONSUMED, EXPORTER_EVENTS_DROPPED, EXPORTER_RETRIES,
+                              EXPORTER_SPANS_DROPPED, EXPORTER_SPANS_EXPORTED, EXPORTER_SPANS_QUEUED)
+
 
 SPAN_DROP_REASONS: Final = (
     "permanent_400", "permanent_401", "permanent_403", "permanent_404", "permanent_415", "permanent_500",
@@ -45,10 +48,10 @@ class ExporterMetrics:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.events_consumed = Counter(
-            "testbed_exporter_events_consumed", "Bus deliveries pulled (redeliveries count again)", registry=r
+            EXPORTER_EVENTS_CONSUMED, "Bus deliveries pulled (redeliveries count again)", registry=r
         )
         self.events_dropped = Counter(
-            "testbed_exporter_events_dropped", "Bus messages terminated unread, by reason", ["reason"], registry=r
+            EXPORTER_EVENTS_DROPPED, "Bus messages terminated unread, by reason", ["reason"], registry=r
         )
         self.events_nacked = Counter(
             "testbed_exporter_events_nacked", "Bus messages NAKed for redelivery, by reason", ["reason"], registry=r
@@ -57,12 +60,12 @@ class ExporterMetrics:
             "testbed_exporter_held_redeliveries", "Deliveries of an event still held, settled with its first copy",
             registry=r,
         )
-        self.spans_exported = Counter("testbed_exporter_spans_exported", "Spans accepted by the ingest", registry=r)
+        self.spans_exported = Counter(EXPORTER_SPANS_EXPORTED, "Spans accepted by the ingest", registry=r)
         self.spans_dropped = Counter(
-            "testbed_exporter_spans_dropped", "Spans finished without export, by reason", ["reason"], registry=r
+            EXPORTER_SPANS_DROPPED, "Spans finished without export, by reason", ["reason"], registry=r
         )
         self.retries = Counter(
-            "testbed_exporter_export_retries", "Export requests retried, by reason", ["reason"], registry=r
+            EXPORTER_RETRIES, "Export requests retried, by reason", ["reason"], registry=r
         )
         self.clamped = Counter(
             "testbed_exporter_retry_after_clamped", "Retry-After values clamped to [0, 60 s]", registry=r
@@ -70,7 +73,7 @@ class ExporterMetrics:
         self.requests = Counter(
             "testbed_exporter_requests", "Export requests by HTTP status or transport error", ["status"], registry=r
         )
-        self.spans_queued = Gauge("testbed_exporter_spans_queued", "Spans pulled and not yet finished", registry=r)
+        self.spans_queued = Gauge(EXPORTER_SPANS_QUEUED, "Spans pulled and not yet finished", registry=r)
         self.batch_spans = Histogram(
             "testbed_exporter_batch_spans", "Spans per export batch",
             buckets=(1, 2, 5, 10, 20, 50, 100, 200, 512, 1024, 2048), registry=r,

@@ -35,6 +35,7 @@ from typing import Final
 import aiohttp
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from testbed.counters import EXPORTER_MEASUREMENTS_PENDING
 from testbed.errors import ConfigError
 from testbed.exporter import metrics_encoder
 from testbed.exporter.genai_metrics import INSTRUMENTS, GenAiAggregator, Instrument, Temporality
@@ -125,7 +126,7 @@ class _Counters:
                                ["outcome"], registry=registry)
         self.points = Counter("testbed_exporter_genai_metric_points_exported", "Histogram points delivered",
                               registry=registry)
-        self.pending = Gauge("testbed_exporter_genai_measurements_pending",
+        self.pending = Gauge(EXPORTER_MEASUREMENTS_PENDING,
                              "Measurements recorded and not yet delivered", registry=registry)
 
 

@@ -22,6 +22,18 @@ def test_complete_delivery_with_counters_passes_LOSS_01() -> None:
     assert result.details["unaccounted"] == 0
 
 
+def test_the_account_is_numbers_whole_where_spans_are_whole() -> None:
+    clean = CHECK.run(with_counters(evidence(3), {"testbed_exporter_spans_queued": 0.0})).details
+    assert (clean["dropped"], clean["still_queued"], clean["unaccounted"]) == (0, 0, 0)
+    assert all(type(clean[k]) is int for k in ("dropped", "still_queued", "unaccounted"))
+    assert "dropped_by_reason" not in clean
+    ev = evidence(3)
+    dropped = CHECK.run(with_counters(replace(ev, spans=ev.spans[1:]),
+                                      {'testbed_exporter_spans_dropped_total{reason="timeout"}': 1.0})).details
+    assert dropped["dropped"] == 1 and dropped["dropped_by_reason"] == {"timeout": 1}
+    assert type(dropped["dropped_by_reason"]["timeout"]) is int
+
+
 def test_a_span_lost_without_a_counted_reason_is_a_violation_LOSS_01() -> None:
     ev = evidence(3)
     result = CHECK.run(with_counters(replace(ev, spans=ev.spans[1:]), {}))
