@@ -17,6 +17,11 @@ Tag = Literal["rect", "line", "text", "polyline", "polygon", "circle"]
 PATH_COLOURS: Final = {"gateway": "#2f6db5", "direct": "#8c97a3", "comparator": "#d0862a"}
 MODE_COLOURS: Final = {"healthy": "#cfe8d5", "slow": "#f6deb0", "hang": "#f3c0b8", "down": "#e39a9a",
                        "throttled": "#e5d0f0", "bus_down": "#c9d4f2"}
+MODE_LINE_COLOURS: Final = {"healthy": "#1e7d3a", "slow": "#c98a00", "hang": "#b3261e", "down": "#6a1b9a",
+                             "throttled": "#c2185b", "bus_down": "#2f6db5"}
+"""Ingest modes drawn as lines (the pale ``MODE_COLOURS`` are lane fills)."""
+SERIES_COLOURS: Final = ("#2f6db5", "#d0862a", "#1e7d3a", "#b3261e", "#6a1b9a", "#00838f", "#8c97a3", "#c2185b")
+"""Lines that are neither a known path nor a known mode take these in turn."""
 FAULT_COLOUR: Final = "#d9534f"
 AXIS: Final = "#555"
 GRID: Final = "#e4e4e4"
@@ -70,41 +75,66 @@ def _y_axis(x0: float, y0: float, h: float, width: float, top: float, unit: str)
     return out
 
 
-def _legend(paths: Sequence[str], x: float, y: float) -> list[Shape]:
+def _legend(paths: Sequence[str], x: float, y: float, colours: Mapping[str, str] | None = None) -> list[Shape]:
     out = []
-    for i, p in enumerate(paths):
-        out.append(_s("rect", x=x + i * 110, y=y - 9, width=10, height=10, fill=colour(p)))
-        out.append(_s("text", p, x=x + i * 110 + 14, y=y, font_size=11, fill="#222"))
+    for p in paths:
+        fill = (colours or {}).get(p) or colour(p)
+        out.append(_s("rect", x=x, y=y - 9, width=10, height=10, fill=fill))
+        out.append(_s("text", p, x=x + 14, y=y, font_size=11, fill="#222"))
+        x += 30 + 6.5 * len(p)  # about the width of the label at 11 px
     return out
 
 
-def percentile_bars(values: Mapping[str, Mapping[str, float | None]], label: str) -> Chart:
-    """Grouped bars: one group per percentile label, one bar per path; values in ms."""
-    paths = list(values)
-    keys = list(next(iter(values.values()), {}).keys()) if values else []
-    width, height, x0, y0, h = 520, 220, 50, 30, 150
-    top = nice_max(max((v for p in paths for v in values[p].values() if v is not None), default=0.0))
-    shapes = _y_axis(x0, y0, h, width - x0 - 10, top, "ms")
-    group_w = (width - x0 - 10) / max(len(keys), 1)
-    bar_w = min(28.0, (group_w - 16) / max(len(paths), 1))
-    for gi, key in enumerate(keys):
-        gx = x0 + gi * group_w + 8
-        for pi, p in enumerate(paths):
-            v = values[p].get(key)
-            if v is None:
-                continue
-            bh = h * v / top
-            shapes.append(_s("rect", title=f"{p} {key}: {v:.3f} ms", x=gx + pi * bar_w, y=y0 + h - bh,
-                             width=bar_w - 2, height=max(bh, 0.5), fill=colour(p)))
-        shapes.append(_s("text", key, x=gx + len(paths) * bar_w / 2, y=y0 + h + 14, text_anchor="middle",
-                         font_size=11, fill=AXIS))
-    shapes += _legend(paths, x0, height - 8)
+PERCENTILE_TICKS: Final = ((0.0, "0%"), (math.log10(2), "50%"), (1.0, "90%"), (2.0, "99%"), (3.0, "99.9%"),
+                           (4.0, "99.99%"))
+"""Ticks of the HDR-style percentile axis: x = log10(1 / (1 - p)), so each nine gets equal width."""
+
+
+def percentile_x(p: float) -> float:
+    """Where percentile ``p`` (0..1, below 1) sits on the HDR-style axis."""
+    return math.log10(1.0 / (1.0 - p))
+
+
+def percentile_curve(series: Mapping[str, Sequence[tuple[float, float]]], colours: Mapping[str, str],
+                     label: str, notes: Mapping[str, str] | None = None) -> Chart:
+    """Latency (ms, linear) against percentile (HDR-style log axis), one line per series.
+
+    ``series`` gives each line's (x, ms) points with x from :func:`percentile_x`; a line ends where
+    its samples end (x = log10 of the count, the maximum), marked with a dot, so a tail the run did
+    not sample is never drawn. The axis runs to the first tick at or past the longest line (99 % at
+    least)."""
+    width, height, x0, y0, h = 520, 240, 50, 30, 150
+    w = width - x0 - 20
+    x_end = max((x for pts in series.values() for x, _ in pts), default=0.0)
+    x_top = next((t for t, _ in PERCENTILE_TICKS if t >= max(x_end, 2.0) - 1e-9), PERCENTILE_TICKS[-1][0])
+    top = nice_max(max((v for pts in series.values() for _, v in pts), default=0.0))
+    shapes = _y_axis(x0, y0, h, w, top, "ms")
+    for t, text in PERCENTILE_TICKS:
+        if t <= x_top + 1e-9:
+            x = x0 + w * t / x_top
+            shapes.append(_s("line", x1=x, y1=y0, x2=x, y2=y0 + h, stroke=GRID))
+            shapes.append(_s("text", text, x=x, y=y0 + h + 14, text_anchor="middle", font_size=10, fill=AXIS))
+    shapes.append(_s("text", "percentile (log scale of 1/(1−p))", x=width - 20, y=y0 + h + 28, text_anchor="end",
+                     font_size=10, fill=AXIS))
+    notes = notes or {}
+    for name, pts in series.items():
+        if not pts:
+            continue
+        coords = [(x0 + w * min(x, x_top) / x_top, y0 + h - h * v / top) for x, v in pts]
+        title = f"{name}: {notes[name]}" if name in notes else name
+        shapes.append(_s("polyline", title=title, points=" ".join(f"{x:.1f},{y:.1f}" for x, y in coords),
+                         fill="none", stroke=colours.get(name, "#5a9e6f"), stroke_width=2))
+        shapes.append(_s("circle", title=f"{name}: max {pts[-1][1]:.3g} ms", cx=coords[-1][0], cy=coords[-1][1], r=3,
+                         fill=colours.get(name, "#5a9e6f")))
+    shapes += _legend(list(series), x0, height - 6, colours)
     return Chart(width, height, label, tuple(shapes))
 
 
-def histogram(bins: Sequence[tuple[float, float]], series: Mapping[str, Sequence[float]], label: str) -> Chart:
+def histogram(bins: Sequence[tuple[float, float]], series: Mapping[str, Sequence[float]], label: str,
+              colours: Mapping[str, str] | None = None) -> Chart:
     """Side-by-side bars per bin: ``bins`` are (low, high) in ms on a log scale, ``series`` gives
-    each path's share of its requests (0..1) per bin."""
+    each line's (a path's or an ingest mode's) share of its requests (0..1) per bin."""
+    colours = colours or {}
     width, height, x0, y0, h = 520, 230, 50, 30, 150
     paths = list(series)
     top = nice_max(100 * max((v for p in paths for v in series[p]), default=0.0))
@@ -118,12 +148,12 @@ def histogram(bins: Sequence[tuple[float, float]], series: Mapping[str, Sequence
             if v <= 0:
                 continue
             bh = h * v / top
-            shapes.append(_s("rect", title=f"{p} {lo:.3g}–{hi:.3g} ms: {v:.1f}%", x=bx + pi * bar_w,
-                             y=y0 + h - bh, width=max(bar_w - 0.5, 0.5), height=max(bh, 0.5), fill=colour(p)))
+            shapes.append(_s("rect", title=f"{p} {lo:.3g}–{hi:.3g} ms: {v:.1f}%", x=bx + pi * bar_w, y=y0 + h - bh,
+                             width=max(bar_w - 0.5, 0.5), height=max(bh, 0.5), fill=colours.get(p) or colour(p)))
         if bi % max(1, len(bins) // 6) == 0:
             shapes.append(_s("text", f"{lo:.3g}", x=bx, y=y0 + h + 14, text_anchor="middle", font_size=10, fill=AXIS))
     shapes.append(_s("text", "ms (log scale)", x=width - 10, y=y0 + h + 28, text_anchor="end", font_size=10, fill=AXIS))
-    shapes += _legend(paths, x0, height - 4)
+    shapes += _legend(paths, x0, height - 4, colours)
     return Chart(width, height, label, tuple(shapes))
 
 

@@ -52,7 +52,7 @@ def _latency_panel(series: Mapping[str, Sequence[tuple[float, float]]], x0: floa
 def timeline(top_s: float, lanes: Sequence[tuple[str, Sequence[Band]]],
              series: Mapping[str, Sequence[tuple[float, float]]] | None, label: str) -> Chart:
     """Fault lanes under an optional latency-over-time panel, on one time axis."""
-    width, x0 = 760, 130
+    width, x0 = 1060, 130  # the width of a scenario's section, so the time axis spans the page
     w = width - x0 - 20
     top_s = max(top_s, 0.001)
     panel_h = 120 if series else 0

@@ -6,19 +6,22 @@ wrote, so an old run can be re-rendered and a partial or hand-edited file still 
 (missing fields become empty sections, never exceptions). Each finding keeps its SPEC id and its
 evidence, with a line diff of ``expected`` against ``actual``. Each check row carries what it
 verifies and what it judged ("42 spans, 20 streams"), so a pass is never read as "saw nothing".
+Scenarios come in the order the run ran them (by ``started_ns``), numbered as ``testbed run``
+numbered them on the console, under a scenario × check matrix.
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from testbed.checks.result import judged_text
 from testbed.report._data import as_dict, as_dicts, as_float, as_list, as_str, pretty, show
 from testbed.report.flow_view import HopRow, TimelineView, TopologyView, hop_rows, timeline_view, topology_view
-from testbed.report.latency_view import LatencyGroup, latency_groups
+from testbed.report.latency_view import LatencySection, latency_sections
+from testbed.report.matrix_view import Matrix, matrix
 
 SCHEMA: Final = "testbed.results/1"
 STATUSES: Final = ("passed", "failed", "inconclusive", "not_applicable", "error")
@@ -62,6 +65,8 @@ class CheckView:
     """``"42 spans, 20 streams"``; empty for an old results file without counts."""
     tally: str = ""
     """The findings in words: ``"2 violations, 1 warning"``, or ``"3 notes"`` when all are info."""
+    anchor: str = ""
+    """The id of the check's row in its scenario's section, the target of its matrix cell."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +94,7 @@ class ScenarioView:
     requests: tuple[Item, ...]
     checks: tuple[CheckView, ...]
     suppressed: tuple[FindingView, ...]
-    latency: tuple[LatencyGroup, ...]
+    latency: tuple[LatencySection, ...]
     timeline: TimelineView
     hops: tuple[HopRow, ...]
     loss: tuple[Item, ...]
@@ -97,6 +102,8 @@ class ScenarioView:
     settings: tuple[Item, ...]
     groups: tuple[FindingGroupView, ...] = ()
     pairing: tuple[Item, ...] = ()
+    number: int = 0
+    """1-based position in the run, as ``testbed run`` printed it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +118,7 @@ class ReportView:
     gateway: tuple[Item, ...]
     environment: tuple[Item, ...]
     scenarios: tuple[ScenarioView, ...]
+    matrix: Matrix = Matrix((), ())
 
 
 _BULKY: Final = frozenset(("encoded", "histogram"))
@@ -190,17 +198,30 @@ def anchor(name: str, index: int) -> str:
     return f"s{index}-{safe}"
 
 
+NO_TIMELINE: Final = TimelineView(None, (), "")
+
+
+def had_faults(s: dict[str, Any]) -> bool:
+    """Whether the scenario has anything for the fault timeline: a fault record, ingest-mode blocks
+    or an anomaly signal. Without one the timeline is left out rather than drawn empty."""
+    settings = as_dict(s.get("settings"))
+    return bool(as_dicts(s.get("timeline")) or as_list(settings.get("modes")) or as_dicts(s.get("signals")))
+
+
 def scenario_view(s: dict[str, Any], index: int) -> ScenarioView:
     name = as_str(s.get("name"), f"scenario {index + 1}")
+    here = anchor(name, index)
     checks = as_dicts(s.get("checks"))
     suppressed = tuple(finding_view(as_dict(x.get("finding")), as_str(x.get("reason"), "no reason given"))
                        for x in as_dicts(s.get("suppressed")))
     return ScenarioView(
-        name=name, anchor=anchor(name, index), description=as_str(s.get("description")), file=as_str(s.get("file")),
+        name=name, anchor=here, number=index + 1, description=as_str(s.get("description")), file=as_str(s.get("file")),
         status=as_str(s.get("status"), "error"), reasons=_distinct(as_str(r) for r in as_list(s.get("reasons"))),
         error=as_str(s.get("error")), duration_s=as_float(s.get("duration_s")), requests=_requests(s),
-        checks=tuple(check_view(c) for c in checks), suppressed=suppressed, latency=latency_groups(s.get("latency")),
-        timeline=timeline_view(s, name), hops=hop_rows(s.get("counters")), loss=_loss_account(checks),
+        checks=tuple(replace(v, anchor=f"{here}-{anchor(v.name, i)}") for i, v in enumerate(map(check_view, checks))),
+        suppressed=suppressed, latency=latency_sections(s.get("latency")),
+        timeline=timeline_view(s, name) if had_faults(s) else NO_TIMELINE, hops=hop_rows(s.get("counters")),
+        loss=_loss_account(checks),
         topology=topology_view(s, name), settings=items(s.get("settings")),
         groups=finding_groups(f for c in checks for f in as_dicts(c.get("findings"))), pairing=items(s.get("pairing")),
     )
@@ -240,11 +261,28 @@ def build_view(results: dict[str, Any]) -> ReportView:
     run = as_dict(results.get("run"))
     schema = as_str(results.get("schema"), "missing")
     note = "" if schema == SCHEMA else f"This report expects schema {SCHEMA}; the file says {schema}: some sections may be empty."
-    scenarios = tuple(scenario_view(s, i) for i, s in enumerate(as_dicts(results.get("scenarios"))))
+    scenarios = tuple(scenario_view(s, i) for i, s in enumerate(run_order(as_dicts(results.get("scenarios")))))
     outcomes = [c.outcome for s in scenarios for c in s.checks]
     return ReportView(
         run_id=as_str(run.get("id"), "unnamed run"), status=as_str(results.get("status"), "error"), schema=schema,
         schema_note=note, duration_s=as_float(run.get("duration_s")),
         scenario_counts=_counts([s.status for s in scenarios]), check_counts=_counts(outcomes),
         gateway=items(run.get("gateway")), environment=items(results.get("environment")), scenarios=scenarios,
+        matrix=matrix(scenarios),
     )
+
+
+def run_order(scenarios: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Scenarios by start time, the order the run ran them; the file's order when a start is missing."""
+    starts = [_start(s) for s in scenarios]
+    if any(t is None for t in starts):
+        return scenarios
+    return [s for _, _, s in sorted(zip(starts, range(len(scenarios)), scenarios), key=lambda x: (x[0], x[1]))]
+
+
+def _start(s: dict[str, Any]) -> int | None:
+    # Nanosecond times are decimal strings in results.json; a float would round them to 256 ns.
+    raw = s.get("started_ns")
+    if isinstance(raw, str) and raw.isdigit():
+        return int(raw)
+    return int(raw) if isinstance(raw, int) and not isinstance(raw, bool) else None

@@ -47,7 +47,7 @@ def test_rendered_page_shows_verdict_findings_and_sections(report: Path, tmp_pat
     assert "Verdict:" in dom and ">error<" in dom
     assert "SEM-03" in dom and "gen_ai.request.model" in dom
     assert "&lt;script&gt;" in dom and HOSTILE not in dom  # shown as text, never parsed as markup
-    assert dom.count("<svg") >= 4
+    assert dom.count("<svg") >= 4 and "class=\"matrix\"" in dom and "percentile curve of" in dom
     for section in ("Latency", "Fault timeline", "Loss accounting per hop", "Service topology", "Environment"):
         assert section in dom
 

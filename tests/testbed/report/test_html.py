@@ -62,14 +62,15 @@ def test_not_applicable_is_grey_and_an_info_only_check_reads_as_notes() -> None:
 
 
 def test_latency_rows_and_overhead_come_from_the_encoded_histograms() -> None:
-    group = build_view(results()).scenarios[0].latency[0]
+    section = build_view(results()).scenarios[0].latency[0]
+    (group,) = section.groups
     gateway, direct = group.rows
     assert (gateway.path, direct.path) == ("gateway", "direct")
     assert gateway.count == direct.count == 2000
     assert 17.5 < gateway.p50_ms < 18.5 and 14.5 < direct.p50_ms < 15.5
     overhead = {c.percentile: c.delta_ms for c in group.overhead[0].cells}
     assert 2.5 < overhead["p50"] < 3.5
-    assert group.bars is not None and group.histogram is not None
+    assert section.curve is not None and section.histogram is not None
 
 
 def test_sections_say_what_was_not_collected() -> None:
