@@ -19,7 +19,7 @@ from typing import Any, Final, Literal
 from testbed.checks.evidence import LatencyBudget
 from testbed.checks.suppress import Suppression, parse_suppressions
 from testbed.errors import ConfigError
-from testbed.runner.faults import CATALOGUE, MODE_FAULTS
+from testbed.fault_catalogue import CATALOGUE, MODE_FAULTS
 from testbed.runner.scenario_schema import (
     MIN_BLOCKS, NAME_RE, MixEntryModel, ScenarioModel, StackModel, ThresholdsModel, WorkloadModel, blocks_of,
 )

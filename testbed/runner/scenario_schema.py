@@ -16,7 +16,7 @@ from pydantic import AfterValidator, Discriminator, Field, Tag, WithJsonSchema, 
 from pydantic.json_schema import JsonSchemaValue
 
 from testbed.checks.base import REGISTRY
-from testbed.runner.faults import CATALOGUE, MODES, PARAM_TYPES, SIGNALS, TARGETS, FaultKind
+from testbed.fault_catalogue import CATALOGUE, MODES, PARAM_TYPES, SIGNALS, TARGETS, FaultKind
 from testbed.schema import Items, KeyPathError, SchemaModel
 
 __all__ = ["FaultModel", "MIN_BLOCKS", "NAME_RE", "ScenarioModel", "blocks_of"]
