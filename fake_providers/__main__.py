@@ -12,8 +12,9 @@ import sys
 from collections.abc import Sequence
 
 from fake_providers.app import create_app
-from fake_providers.settings import BehavioursFileError, FakeProviderSettings, load_behaviours_file
+from fake_providers.settings import FakeProviderSettings, load_behaviours_file
 from testbed.admin_key import read_key_file, resolve_keys
+from testbed.errors import ConfigError
 from testbed.serving import run_server
 
 SERVICE = "fake-providers"
@@ -68,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = settings_from(args)
-    except (BehavioursFileError, OSError, ValueError) as exc:
+    except (ConfigError, OSError, ValueError) as exc:
         print(f"fake_providers: {exc}", file=sys.stderr)
         return 2
     return run_server(create_app(settings), args.host, args.port, SERVICE)

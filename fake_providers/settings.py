@@ -1,7 +1,8 @@
 """Settings of the fake providers and the behaviours YAML file.
 
 ``FakeProviderSettings`` is a frozen value: the app reads it once in ``create_app``. The behaviours
-file has one top-level key, ``behaviours``, holding the same rule list as ``PUT /_fake/behaviours``.
+file has one top-level key, ``behaviours``, holding the same rule list as ``PUT /_fake/behaviours``
+(``behaviours.BehavioursFile``); a bad file is a ``SchemaError`` naming the file and key path.
 """
 
 from __future__ import annotations
@@ -10,9 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-import yaml
-
-from fake_providers.behaviours import BehaviourError, BehaviourRule, parse_rules
+from fake_providers.behaviours import BehaviourRule, BehavioursFile
+from testbed.schema import load_file
 
 DEFAULT_MODELS: Final = (
     "gpt-4o-mini",
@@ -50,23 +50,6 @@ class FakeProviderSettings:
     max_body_bytes: int = 64 * 1024 * 1024
 
 
-class BehavioursFileError(ValueError):
-    """The behaviours file cannot be read or is invalid; the message names the file and field."""
-
-
 def load_behaviours_file(path: str | Path) -> tuple[BehaviourRule, ...]:
-    try:
-        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise BehavioursFileError(f"{path}: {exc}") from None
-    if doc is None:
-        return ()
-    if not isinstance(doc, dict):
-        raise BehavioursFileError(f"{path}: the top level must be a mapping with a 'behaviours' key")
-    unknown = sorted(set(doc) - {"behaviours"})
-    if unknown:
-        raise BehavioursFileError(f"{path}: {unknown[0]}: unknown key")
-    try:
-        return parse_rules(doc.get("behaviours") or [], "behaviours")
-    except BehaviourError as exc:
-        raise BehavioursFileError(f"{path}: {exc}") from None
+    """The rules of a behaviours file; raises ``SchemaError`` (a ``ConfigError``) when it is bad."""
+    return load_file(BehavioursFile, path).behaviours

@@ -1,4 +1,5 @@
-"""Behaviour rules: strict parsing naming the bad field, model matching, x-fake headers, gating."""
+"""Behaviour rules: strict parsing naming the bad field and what was expected (with "did you mean" for a
+misspelt key or header), model matching, x-fake headers, gating, and the behaviours file."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 from fake_providers.behaviour_store import BehaviourStore
 from fake_providers.behaviours import (
     HEADER_FIELDS,
+    BEHAVIOURS_MODEL,
     BehaviourError,
     MidStreamError,
     Truncate,
@@ -14,8 +16,10 @@ from fake_providers.behaviours import (
     parse_rules,
     select,
 )
-from fake_providers.settings import BehavioursFileError, load_behaviours_file
+from fake_providers.settings import load_behaviours_file
 from fake_providers.wire import Provider
+from testbed.errors import ConfigError
+from testbed.schema import SchemaError
 
 
 def test_a_full_rule_parses_into_typed_fields() -> None:
@@ -133,9 +137,46 @@ def test_the_behaviours_file_uses_the_same_schema(tmp_path) -> None:  # type: ig
     assert load_behaviours_file(good)[0].status == 503
     bad = tmp_path / "bad.yaml"
     bad.write_text("behaviours:\n  - {model: 'gpt-*', status: 'x'}\n")
-    with pytest.raises(BehavioursFileError, match=r"behaviours\[0\]\.status"):
+    with pytest.raises(SchemaError) as info:
         load_behaviours_file(bad)
+    assert (info.value.file, info.value.path) == (str(bad), "behaviours[0].status")
+    assert info.value.detail == "expected an integer, got a string 'x'" and isinstance(info.value, ConfigError)
     extra = tmp_path / "extra.yaml"
     extra.write_text("rules: []\n")
-    with pytest.raises(BehavioursFileError, match="rules: unknown key"):
+    with pytest.raises(SchemaError, match="rules: unknown key 'rules'"):
         load_behaviours_file(extra)
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    assert load_behaviours_file(empty) == ()
+
+
+def test_a_misspelt_key_gets_a_did_you_mean_in_the_file_and_the_api(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("behaviour:\n  - {model: x}\n")
+    with pytest.raises(SchemaError, match=r"behaviour: unknown key 'behaviour'; did you mean 'behaviours'\?"):
+        load_behaviours_file(typo)
+    with pytest.raises(BehaviourError) as info:
+        parse_rules([{"model": "x", "hang": {"hold": 5}}])
+    assert info.value.field == "behaviours[0].hang.hold"
+    assert info.value.message.startswith("unknown key 'hold'; did you mean 'hold_ms'?")
+
+
+def test_a_misspelt_x_fake_header_gets_a_did_you_mean() -> None:
+    with pytest.raises(BehaviourError) as info:
+        header_overrides({"x-fake-stauts": "503"})
+    assert info.value.field == "x-fake-stauts" and "did you mean 'x-fake-status'?" in info.value.message
+
+
+def test_null_means_not_set_but_an_unknown_key_is_refused_even_when_null() -> None:
+    (rule,) = parse_rules([{"model": "m", "latency_ms": None, "status": None}])
+    assert rule.latency_ms == 0.0 and rule.status is None and rule.to_dict() == {"model": "m"}
+    with pytest.raises(BehaviourError) as info:
+        parse_rules([{"model": "m", "statsu": None}])
+    assert info.value.field == "behaviours[0].statsu"
+
+
+def test_the_behaviours_schema_is_exported_for_the_schema_command() -> None:
+    schema = BEHAVIOURS_MODEL.model_json_schema()
+    assert schema["additionalProperties"] is False and "behaviours" in schema["properties"]
+    rule = schema["$defs"]["BehaviourRule"]
+    assert rule["additionalProperties"] is False and "stop" in rule["properties"]["finish_reason"]["anyOf"][0]["enum"]
