@@ -124,11 +124,10 @@ class SyncExport:
 
 @dataclass(frozen=True, slots=True)
 class GatewayDefects:
+    """The request-path defects bound to what they need, read by :func:`before_delivery`."""
+
     active: frozenset[str] = frozenset()
     sync_export: SyncExport | None = None
-
-    def __contains__(self, name: object) -> bool:
-        return name in self.active
 
     @property
     def stalls(self) -> bool:
