@@ -1,6 +1,6 @@
 """Gateway span structure and resource check (SPEC 3.1): GW-01, GW-02, GW-05, GW-06.
 
-GW-01 judges SERVER spans by the HTTP conventions; it applies when the profile declares SERVER
+GW-01 judges SERVER spans by the HTTP conventions; it applies when the gateway profile declares SERVER
 spans (``expects_server_span``). GW-02 judges upstream CLIENT spans; the ``gw.*`` attributes are
 our reference gateway's and are only required of it. GW-05/06 judge every span's resource.
 """

@@ -3,7 +3,7 @@ at the ingest and the outbound headers in the provider journal.
 
 Each gateway client record is judged on its own: its spans are found by the trace-id it sent, by
 the trace-ids of its upstream requests (journal, by correlation header), and by the SERVER span's
-``gw.correlation_id``. Restart mode (PROP-08, declared by the profile) skips PROP-01/02.
+``gw.correlation_id``. Restart mode (PROP-08, declared by the gateway profile) skips PROP-01/02.
 Judged: requests whose spans were found, and upstream requests. Without any request's spans the
 check is inconclusive, whatever the journal shows (RUN-03).
 """
