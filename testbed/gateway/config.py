@@ -4,8 +4,10 @@
 String values may hold ``${NAME}`` or ``${NAME:-default}``: ``NAME`` is looked up in ``variables``
 first, then in the environment, so the stack can point the base URLs at the fake providers without
 editing the file. A value that is exactly one reference takes the YAML type of its expansion
-(``port: ${port:-0}`` is an int, ``exclude_request_data: ${exclude:-false}`` a bool). An unknown key, a wrong type or an unknown variable raises
-:class:`testbed.errors.ConfigError` naming the path (``models.fast.targets[1].weight``).
+(``port: ${port:-0}`` is an int, ``exclude_request_data: ${exclude:-false}`` a bool). The filled-in
+mapping is then validated against :mod:`testbed.gateway.config_schema`; an unknown key, a wrong
+type or an unknown variable raises :class:`testbed.errors.ConfigError` naming the path
+(``models.fast.targets[1].weight``), and a misspelt key gets a "did you mean".
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from urllib.parse import urlsplit
 import yaml
 
 from testbed.errors import ConfigError
+from testbed.gateway.config_schema import (
+    DEFAULT_BUS_URL, DEFAULT_QUEUE_SIZE, PROVIDER_FORMATS, GatewayConfigModel, TargetModel,
+)
 from testbed.gateway.defects import gateway_defects
+from testbed.schema import SchemaError, validate
 
 ProviderFormat = Literal["openai", "anthropic", "gemini"]
-PROVIDER_FORMATS: Final = ("openai", "anthropic", "gemini")
-DEFAULT_QUEUE_SIZE: Final = 10_000
-DEFAULT_BUS_URL: Final = "nats://127.0.0.1:4222"
 _VAR_RE: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -119,36 +122,41 @@ def load_config(
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     try:
-        return parse_config(data, variables=variables, environ=environ)
+        return parse_config(data, variables=variables, environ=environ, file=path)
+    except SchemaError:
+        raise
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
 
 
 def parse_config(
-    data: Any, *, variables: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None
+    data: Any, *, variables: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None,
+    file: str = "",
 ) -> GatewayConfig:
-    """Validate a mapping (as loaded from YAML) into a :class:`GatewayConfig`."""
+    """Validate a mapping (as loaded from YAML) into a :class:`GatewayConfig`; ``file`` names it in errors."""
     lookup = _Lookup(dict(variables or {}), os.environ if environ is None else environ)
     data = lookup.substitute(data if data is not None else {}, "")
-    top = _mapping(data, "")
-    _only(top, "", {"listen", "api_keys", "exclude_request_data", "capture_content", "models", "bus",
-                    "resource", "trace", "upstream", "defects"})
-    listen = _mapping(top.get("listen", {}), "listen")
-    _only(listen, "listen", {"host", "port"})
-    models = _models(top.get("models", {}))
+    m = validate(GatewayConfigModel, data, file)
     return GatewayConfig(
-        host=_typed(listen.get("host", "127.0.0.1"), str, "listen.host"),
-        port=_port(listen.get("port", 0), "listen.port"),
-        api_keys=_api_keys(top.get("api_keys", []), set(models)),
-        exclude_request_data=_typed(top.get("exclude_request_data", False), bool, "exclude_request_data"),
-        capture_content=_typed(top.get("capture_content", True), bool, "capture_content"),
-        models=models,
-        bus=_bus(top.get("bus", {})),
-        resource=_resource(top.get("resource", {})),
-        trace=_trace(top.get("trace", {})),
-        upstream=_upstream(top.get("upstream", {})),
-        defects=gateway_defects(top.get("defects"), lookup.environ),
+        host=m.listen.host, port=m.listen.port,
+        api_keys=tuple(ApiKeyConfig(key=k.key, name=k.name if k.name is not None else f"key-{i}",
+                                    allowed_models=k.allowed_models, exclude_request_data=k.exclude_request_data)
+                       for i, k in enumerate(m.api_keys)),
+        exclude_request_data=m.exclude_request_data, capture_content=m.capture_content,
+        models={name: ModelConfig(name=name, targets=tuple(_target(t) for t in route.targets))
+                for name, route in m.models.items()},
+        bus=BusConfig(**m.bus.model_dump()),
+        resource={key: str(value) for key, value in m.resource.items()},
+        trace=TraceConfig(restart_inbound=m.trace.restart_inbound),
+        upstream=UpstreamConfig(**m.upstream.model_dump()),
+        defects=gateway_defects(m.defects, lookup.environ),
     )
+
+
+def _target(t: TargetModel) -> TargetConfig:
+    return TargetConfig(id=t.id if t.id is not None else f"{t.provider}:{t.model}", provider=t.provider,
+                        model=t.model, base_url=t.base_url, api_key=t.api_key, weight=t.weight,
+                        timeout_s=t.timeout_s, retries=t.retries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,156 +198,3 @@ def _scalar(text: str) -> Any:
 
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
-
-
-def _mapping(value: Any, path: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ConfigError(f"{path or '<root>'}: expected a mapping, got {type(value).__name__}")
-    return value
-
-
-def _only(mapping: dict[str, Any], path: str, allowed: set[str]) -> None:
-    for key in mapping:
-        if key not in allowed:
-            raise ConfigError(f"{_join(path, str(key))}: unknown key (allowed: {', '.join(sorted(allowed))})")
-
-
-def _required(mapping: dict[str, Any], key: str, path: str) -> Any:
-    if key not in mapping or mapping[key] is None:
-        raise ConfigError(f"{_join(path, key)}: required")
-    return mapping[key]
-
-
-def _typed(value: Any, kind: type, path: str) -> Any:
-    if isinstance(value, bool) and kind is not bool:
-        raise ConfigError(f"{path}: expected {kind.__name__}, got bool")
-    if kind is float and isinstance(value, int):
-        return float(value)
-    if not isinstance(value, kind):
-        raise ConfigError(f"{path}: expected {kind.__name__}, got {type(value).__name__}")
-    return value
-
-
-def _positive(value: Any, path: str, kind: type = float) -> Any:
-    number = _typed(value, kind, path)
-    if number <= 0:
-        raise ConfigError(f"{path}: must be > 0")
-    return number
-
-
-def _port(value: Any, path: str) -> int:
-    port = _typed(value, int, path)
-    if not 0 <= port <= 65535:
-        raise ConfigError(f"{path}: must be 0..65535")
-    return port
-
-
-def _api_keys(value: Any, model_names: set[str]) -> tuple[ApiKeyConfig, ...]:
-    if not isinstance(value, list):
-        raise ConfigError("api_keys: expected a list")
-    keys: list[ApiKeyConfig] = []
-    for i, raw in enumerate(value):
-        path = f"api_keys[{i}]"
-        item = _mapping(raw, path)
-        _only(item, path, {"key", "name", "allowed_models", "exclude_request_data"})
-        key = _typed(_required(item, "key", path), str, f"{path}.key")
-        if not key:
-            raise ConfigError(f"{path}.key: must not be empty")
-        if any(k.key == key for k in keys):
-            raise ConfigError(f"{path}.key: duplicate key")
-        allowed = item.get("allowed_models")
-        if allowed is not None:
-            if not isinstance(allowed, list) or not all(isinstance(m, str) for m in allowed):
-                raise ConfigError(f"{path}.allowed_models: expected a list of model names")
-            for j, model in enumerate(allowed):
-                if model not in model_names:
-                    raise ConfigError(f"{path}.allowed_models[{j}]: unknown model {model!r}")
-            allowed = tuple(allowed)
-        exclude = item.get("exclude_request_data")
-        if exclude is not None:
-            _typed(exclude, bool, f"{path}.exclude_request_data")
-        name = _typed(item.get("name", f"key-{i}"), str, f"{path}.name")
-        keys.append(ApiKeyConfig(key=key, name=name, allowed_models=allowed, exclude_request_data=exclude))
-    return tuple(keys)
-
-
-def _models(value: Any) -> dict[str, ModelConfig]:
-    models: dict[str, ModelConfig] = {}
-    for name, raw in _mapping(value, "models").items():
-        path = f"models.{name}"
-        item = _mapping(raw, path)
-        _only(item, path, {"targets"})
-        targets = _required(item, "targets", path)
-        if not isinstance(targets, list) or not targets:
-            raise ConfigError(f"{path}.targets: expected a non-empty list")
-        parsed = tuple(_target(t, f"{path}.targets[{i}]") for i, t in enumerate(targets))
-        if all(t.weight == 0 for t in parsed):
-            raise ConfigError(f"{path}.targets: at least one target needs a weight > 0")
-        models[str(name)] = ModelConfig(name=str(name), targets=parsed)
-    return models
-
-
-def _target(raw: Any, path: str) -> TargetConfig:
-    item = _mapping(raw, path)
-    _only(item, path, {"id", "provider", "model", "base_url", "api_key", "weight", "timeout_s", "retries"})
-    provider = _typed(_required(item, "provider", path), str, f"{path}.provider")
-    if provider not in PROVIDER_FORMATS:
-        raise ConfigError(f"{path}.provider: must be one of {', '.join(PROVIDER_FORMATS)}")
-    base_url = _typed(_required(item, "base_url", path), str, f"{path}.base_url").rstrip("/")
-    if urlsplit(base_url).scheme not in ("http", "https") or not urlsplit(base_url).hostname:
-        raise ConfigError(f"{path}.base_url: expected an http(s) URL")
-    weight = _typed(item.get("weight", 1.0), float, f"{path}.weight")
-    if weight < 0:
-        raise ConfigError(f"{path}.weight: must be >= 0")
-    retries = _typed(item.get("retries", 0), int, f"{path}.retries")
-    if retries < 0:
-        raise ConfigError(f"{path}.retries: must be >= 0")
-    model = _typed(_required(item, "model", path), str, f"{path}.model")
-    return TargetConfig(
-        id=_typed(item.get("id", f"{provider}:{model}"), str, f"{path}.id"),
-        provider=provider,  # type: ignore[arg-type]
-        model=model,
-        base_url=base_url,
-        api_key=_typed(item.get("api_key", ""), str, f"{path}.api_key"),
-        weight=weight,
-        timeout_s=_positive(item.get("timeout_s", 60.0), f"{path}.timeout_s"),
-        retries=retries,
-    )
-
-
-def _bus(value: Any) -> BusConfig:
-    item = _mapping(value, "bus")
-    _only(item, "bus", {"url", "queue_size", "max_payload", "publish_timeout_s", "create_stream"})
-    max_payload = item.get("max_payload")
-    return BusConfig(
-        url=_typed(item.get("url", DEFAULT_BUS_URL), str, "bus.url"),
-        queue_size=_positive(item.get("queue_size", DEFAULT_QUEUE_SIZE), "bus.queue_size", int),
-        max_payload=None if max_payload is None else _positive(max_payload, "bus.max_payload", int),
-        publish_timeout_s=_positive(item.get("publish_timeout_s", 5.0), "bus.publish_timeout_s"),
-        create_stream=_typed(item.get("create_stream", True), bool, "bus.create_stream"),
-    )
-
-
-def _resource(value: Any) -> dict[str, str]:
-    item = _mapping(value, "resource")
-    out: dict[str, str] = {}
-    for key, raw in item.items():
-        if not isinstance(raw, (str, int, float, bool)):
-            raise ConfigError(f"resource.{key}: expected a scalar")
-        out[str(key)] = str(raw)
-    return out
-
-
-def _trace(value: Any) -> TraceConfig:
-    item = _mapping(value, "trace")
-    _only(item, "trace", {"restart_inbound"})
-    return TraceConfig(restart_inbound=_typed(item.get("restart_inbound", False), bool, "trace.restart_inbound"))
-
-
-def _upstream(value: Any) -> UpstreamConfig:
-    item = _mapping(value, "upstream")
-    _only(item, "upstream", {"max_connections", "keepalive_s"})
-    return UpstreamConfig(
-        max_connections=_positive(item.get("max_connections", 512), "upstream.max_connections", int),
-        keepalive_s=_positive(item.get("keepalive_s", 30.0), "upstream.keepalive_s"),
-    )

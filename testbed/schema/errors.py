@@ -20,11 +20,12 @@ def join_path(path: str, key: str | int) -> str:
 
 class SchemaError(ConfigError):
     """A configuration file is invalid; ``file``, ``path`` (of the first problem) and ``detail``
-    are kept apart for callers that show them apart."""
+    are kept apart for callers that show them apart. An empty ``file`` (a mapping that came from
+    no file) leaves the message starting with the key path."""
 
     def __init__(self, file: str, path: str, detail: str, more: tuple[str, ...] = ()) -> None:
-        where = f"{file}: {path}" if path else file
-        text = f"{where}: {detail}"
+        where = ": ".join(part for part in (file, path) if part)
+        text = f"{where}: {detail}" if where else detail
         if more:
             text += "".join(f"\n  also {line}" for line in more)
         super().__init__(text)

@@ -3,6 +3,7 @@ the key path (STYLE: "every error names the key path")."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -108,3 +109,28 @@ def test_target_api_keys_are_not_in_the_repr() -> None:
     data["models"]["m"]["targets"][0]["api_key"] = "sk-secret-upstream"
     config = parse_config(data, environ={})
     assert "sk-secret-upstream" not in repr(config.models)
+
+
+def test_a_misspelt_key_names_the_key_it_was_meant_to_be() -> None:
+    data = minimal()
+    data["models"]["m"]["targets"][0]["base_ulr"] = data["models"]["m"]["targets"][0].pop("base_url")
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, environ={})
+    assert str(caught.value).startswith("models.m.targets[0].base_ulr: unknown key 'base_ulr'; did you mean 'base_url'?")
+
+
+def test_a_file_error_starts_with_the_file_and_the_key_path(tmp_path: Path) -> None:
+    path = tmp_path / "gw.yaml"
+    path.write_text("listen: {prot: 1}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"gw\.yaml: listen\.prot: unknown key 'prot'; did you mean 'port'\?"):
+        load_config(str(path), environ={})
+
+
+def test_the_editor_schema_accepts_placeholders_where_numbers_and_switches_go() -> None:
+    from testbed.gateway.config_schema import json_schema
+
+    port = json_schema()["$defs"]["ListenModel"]["properties"]["port"]
+    kinds = [branch.get("type") for branch in port["anyOf"]]
+    assert kinds == ["integer", "string"] and port["anyOf"][0]["maximum"] == 65535
+    pattern = re.compile(port["anyOf"][1]["pattern"])
+    assert pattern.search("${gateway_port:-8080}") and not pattern.search("8080")
