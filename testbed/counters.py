@@ -133,6 +133,12 @@ def as_text_keys(samples: Samples) -> dict[str, float]:
     return {k.text(): v for k, v in samples.items()}
 
 
+def whole(value: float) -> int | float:
+    """A count as the whole number it is; a figure converted by a ratio (events to spans) that is
+    not whole is kept to three decimals."""
+    return round(value) if abs(value - round(value)) < 1e-9 else round(value, 3)
+
+
 def total(samples: Samples, name: str, **labels: str) -> float:
     """Sum of every sample of ``name`` whose labels include ``labels``."""
     return sum(v for k, v in samples.items() if k.name == name and k.has(labels))

@@ -15,7 +15,8 @@ from collections import defaultdict
 from testbed.checks.correlate import KIND_SERVER, entries_for_request, entry_trace_id, gateway_entries, genai_client_spans
 from testbed.checks.evidence import ClientRecord, Evidence, SpanView
 from testbed.checks.result import CheckResult, FindingSink, conclude
-from testbed.counters import EVENTS_QUEUED, EXPORTER_SPANS_QUEUED, GATEWAY_EVENTS_DROPPED, INGEST_SPANS_REJECTED, SPAN_DROPS
+from testbed.counters import (EVENTS_QUEUED, EXPORTER_SPANS_QUEUED, GATEWAY_EVENTS_DROPPED, INGEST_SPANS_REJECTED,
+                              SPAN_DROPS, whole)
 from testbed.percentiles import percentile
 
 NAME = "loss"
@@ -81,17 +82,11 @@ def _account(ev: Evidence, expected: int, unique: int, per_event: float, sink: F
         if unique != expected:
             sink.add("LOSS-02", "violation", "loss", "after draining, ingested spans differ from expected",
                      expected=expected, actual=unique)
-    out: dict[str, object] = {"dropped": _count(sum(drops.values())), "still_queued": _count(queued),
-                              "unaccounted": _count(unaccounted)}
+    out: dict[str, object] = {"dropped": whole(sum(drops.values())), "still_queued": whole(queued),
+                              "unaccounted": whole(unaccounted)}
     if drops:
-        out["dropped_by_reason"] = {k: _count(v) for k, v in sorted(drops.items())}
+        out["dropped_by_reason"] = {k: whole(v) for k, v in sorted(drops.items())}
     return out
-
-
-def _count(value: float) -> int | float:
-    """A span count as the whole number it is; event backlogs converted to spans by a
-    spans-per-request ratio may be fractional, and are then kept to three decimals."""
-    return round(value) if abs(value - round(value)) < 1e-9 else round(value, 3)
 
 
 def _content(s: SpanView) -> tuple:

@@ -1,8 +1,12 @@
 """Loss accounting per hop, the fault timeline and the topology for the report, pure.
 
-The hop table reads the counter deltas of a scenario (``scenarios[].counters``, Prometheus
-sample names) through one explicit table of which counter means received, sent, retried,
-dropped and queued at each hop (SPEC 7). The timeline pairs each fault's ``apply`` with its
+The hop table reads the counter deltas of a scenario (``scenarios[].counters``, keys in the
+Prometheus text form that ``testbed.counters`` parses) through one explicit table of which counter
+means received, sent, retried, dropped and queued at each hop (SPEC 7). Counts are whole numbers.
+A hop whose process was restarted during the scenario (a kill or restart fault on the timeline,
+or a restart by the supervisor) is flagged: the new process counts from zero, and what the old
+one counted after the scenario's first reading died with it, so its figures may fall short
+without any span being lost. The timeline pairs each fault's ``apply`` with its
 ``clear``; times are the planned seconds from the start of the load, the axis the latency
 series uses too. The topology is the ingest's ``GET /api/v1/topology`` answer when the run
 stored it as ``scenarios[].topology``.
@@ -10,11 +14,12 @@ stored it as ``scenarios[].topology``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from testbed import counters as c
+from testbed.counters import Samples
 from testbed.report._data import as_dict, as_dicts, as_float, as_list, as_str
 from testbed.report.charts import FAULT_COLOUR, MODE_COLOURS, Chart
 from testbed.report.diagrams import Band, timeline, topology
@@ -23,16 +28,14 @@ from testbed.report.latency_view import series_points
 SIGNAL_COLOUR: Final = "#f0b429"
 """Anomaly signals on the fault timeline."""
 
-_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?$")
-_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
-
-
 @dataclass(frozen=True, slots=True)
 class Hop:
-    """Which counters answer each question at one hop; every name may carry labels."""
+    """Which counters answer each question at one hop; every name may carry labels. ``part`` is
+    the process kind behind the hop (the supervisor's and the fault timeline's name for it)."""
 
     name: str
     unit: str
+    part: str
     received: tuple[str, ...] = ()
     sent: tuple[str, ...] = ()
     retried: tuple[str, ...] = ()
@@ -41,31 +44,36 @@ class Hop:
 
 
 HOPS: Final = (
-    Hop("gateway", "events", ("testbed_gateway_requests_total",), ("testbed_gateway_events_published_total",),
-        (), ("testbed_gateway_events_dropped_total",), ("testbed_gateway_event_queue_depth",)),
-    Hop("gateway (spans)", "spans", dropped=("testbed_gateway_spans_dropped_total",)),
-    Hop("bus (JetStream)", "events", queued=("testbed_bus_pending_events",)),
-    Hop("exporter", "events", ("testbed_exporter_events_consumed_total",), (), (),
-        ("testbed_exporter_events_dropped_total",), ()),
-    Hop("exporter (spans)", "spans", (), ("testbed_exporter_spans_exported_total",),
-        ("testbed_exporter_export_retries_total",), ("testbed_exporter_spans_dropped_total",),
-        ("testbed_exporter_spans_queued",)),
-    Hop("ingest", "spans", ("fake_middleware_spans_accepted_total", "fake_middleware_spans_rejected_total"),
-        ("fake_middleware_spans_stored",), ("fake_middleware_retries_total",),
-        ("fake_middleware_spans_rejected_total",), ()),
+    Hop("gateway", "events", "gateway", (c.GATEWAY_REQUESTS,), (c.GATEWAY_EVENTS_PUBLISHED,), (),
+        (c.GATEWAY_EVENTS_DROPPED,), (c.GATEWAY_QUEUE_DEPTH,)),
+    Hop("gateway (spans)", "spans", "gateway", dropped=(c.GATEWAY_SPANS_DROPPED,)),
+    Hop("bus (JetStream)", "events", "bus", queued=(c.BUS_PENDING_EVENTS,)),
+    Hop("exporter", "events", "exporter", (c.EXPORTER_EVENTS_CONSUMED,), (), (), (c.EXPORTER_EVENTS_DROPPED,), ()),
+    Hop("exporter (spans)", "spans", "exporter", (), (c.EXPORTER_SPANS_EXPORTED,), (c.EXPORTER_RETRIES,),
+        (c.EXPORTER_SPANS_DROPPED,), (c.EXPORTER_SPANS_QUEUED,)),
+    Hop("ingest", "spans", "middleware", (c.INGEST_SPANS_ACCEPTED, c.INGEST_SPANS_REJECTED), (c.INGEST_SPANS_STORED,),
+        (c.INGEST_RETRIES,), (c.INGEST_SPANS_REJECTED,), ()),
 )
+
+RESTART_FAULTS: Final = {"exporter_kill": "exporter", "gateway_restart": "gateway"}
+"""Fault kinds that stop a process and start a new one, and the part they hit."""
+RESTARTED: Final = "counts from zero after the restart"
+
+Count = int | float
 
 
 @dataclass(frozen=True, slots=True)
 class HopRow:
     hop: str
     unit: str
-    received: float | None
-    sent: float | None
-    retried: float | None
-    dropped: float | None
-    drop_reasons: str
-    queued: float | None
+    received: Count | None
+    sent: Count | None
+    retried: Count | None
+    dropped: Count | None
+    drop_reasons: tuple[tuple[str, Count], ...]
+    queued: Count | None
+    restarted: str = ""
+    """Why the hop's process was restarted during the scenario ("" when it was not)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,37 +101,47 @@ class TopologyView:
     note: str
 
 
-def _split(key: str) -> tuple[str, dict[str, str]]:
-    m = _SAMPLE.match(key)
-    if not m:
-        return key, {}
-    return m.group(1), dict(_LABEL.findall(m.group(2) or ""))
+def count(value: float | None) -> Count | None:
+    """A counter delta as a number (``counters.whole``); None where the hop has no such counter."""
+    return None if value is None else c.whole(value)
 
 
-def _sum(counters: Mapping[str, float], names: tuple[str, ...]) -> float | None:
-    found = [v for k, v in counters.items() if _split(k)[0] in names]
-    return sum(found) if found else None
+def _reasons(samples: Samples, names: tuple[str, ...]) -> tuple[tuple[str, Count], ...]:
+    by = c.by_label(samples, "reason", *names)
+    return tuple((reason or "unlabelled", count(v) or 0) for reason, v in sorted(by.items()) if v)
 
 
-def _reasons(counters: Mapping[str, float], names: tuple[str, ...]) -> str:
-    by: dict[str, float] = {}
-    for k, v in counters.items():
-        name, labels = _split(k)
-        if name in names and v:
-            reason = labels.get("reason", "unlabelled")
-            by[reason] = by.get(reason, 0.0) + v
-    return ", ".join(f"{r}: {v:g}" for r, v in sorted(by.items()))
+def restarted_parts(scenario: Mapping[str, Any]) -> dict[str, str]:
+    """Part kind -> why its process was restarted during the scenario: an applied kill or restart
+    fault on the timeline, or a restart by the supervisor (``settings.supervisor.restarts``, whose
+    part names are ``exporter``, ``exporter-2``, ...)."""
+    out: dict[str, str] = {}
+    for r in as_dicts(scenario.get("timeline")):
+        kind = as_str(r.get("kind"))
+        if kind in RESTART_FAULTS and as_str(r.get("op")) == "apply" and not r.get("error"):
+            out.setdefault(RESTART_FAULTS[kind], f"fault {as_str(r.get('fault'), kind)} ({kind})")
+    supervisor = as_dict(as_dict(scenario.get("settings")).get("supervisor"))
+    for part, n in sorted(as_dict(supervisor.get("restarts")).items()):
+        times = as_float(n) or 0
+        if times > 0:
+            out.setdefault(as_str(part).split("-")[0], f"restarted by the supervisor {times:g} time(s)")
+    return out
 
 
-def hop_rows(counters: Any) -> tuple[HopRow, ...]:
-    """One row per hop that exposed at least one of its counters."""
+def hop_rows(counters: Any, scenario: Mapping[str, Any] | None = None) -> tuple[HopRow, ...]:
+    """One row per hop that exposed at least one of its counters; with the scenario, each hop
+    whose process restarted says so (module docstring)."""
     values = {k: f for k, v in as_dict(counters).items() if (f := as_float(v)) is not None}
+    samples = c.as_samples(values)
+    restarts = restarted_parts(scenario or {})
     rows = []
     for hop in HOPS:
-        cells = [_sum(values, names) for names in (hop.received, hop.sent, hop.retried, hop.dropped, hop.queued)]
-        if any(c is not None for c in cells):
+        cells = [count(c.found(samples, names)) for names in (hop.received, hop.sent, hop.retried, hop.dropped,
+                                                              hop.queued)]
+        if any(v is not None for v in cells):
+            why = restarts.get(hop.part, "")
             rows.append(HopRow(hop.name, hop.unit, cells[0], cells[1], cells[2], cells[3],
-                               _reasons(values, hop.dropped), cells[4]))
+                               _reasons(samples, hop.dropped), cells[4], f"{why}: {RESTARTED}" if why else ""))
     return tuple(rows)
 
 

@@ -220,7 +220,7 @@ def scenario_view(s: dict[str, Any], index: int) -> ScenarioView:
         error=as_str(s.get("error")), duration_s=as_float(s.get("duration_s")), requests=_requests(s),
         checks=tuple(replace(v, anchor=f"{here}-{anchor(v.name, i)}") for i, v in enumerate(map(check_view, checks))),
         suppressed=suppressed, latency=latency_sections(s.get("latency")),
-        timeline=timeline_view(s, name) if had_faults(s) else NO_TIMELINE, hops=hop_rows(s.get("counters")),
+        timeline=timeline_view(s, name) if had_faults(s) else NO_TIMELINE, hops=hop_rows(s.get("counters"), s),
         loss=_loss_account(checks),
         topology=topology_view(s, name), settings=items(s.get("settings")),
         groups=finding_groups(f for c in checks for f in as_dicts(c.get("findings"))), pairing=items(s.get("pairing")),

@@ -86,7 +86,7 @@ def test_timeline_hops_topology_and_environment_are_drawn() -> None:
     chat = view.scenarios[0]
     assert chat.timeline.chart is not None and [r.op for r in chat.timeline.rows] == ["apply", "clear"]
     hops = {h.hop: h for h in chat.hops}
-    assert hops["exporter (spans)"].dropped == 3 and hops["exporter (spans)"].drop_reasons == "permanent_400: 3"
+    assert hops["exporter (spans)"].dropped == 3 and hops["exporter (spans)"].drop_reasons == (("permanent_400", 3),)
     assert chat.topology.chart is not None
     assert ("python", "3.11.7") in [(i.key, i.value) for i in view.environment]
 
