@@ -1,7 +1,9 @@
 """Exporter configuration: YAML -> frozen dataclasses, strict keys, env resolved once.
 
-Every section and key is optional; an unknown key or a wrong type raises
-:class:`~testbed.errors.ConfigError` naming the key path (``otlp.timeout_ms``). OTLP and batch
+Every section and key is optional; the file is validated against
+:mod:`testbed.exporter.config_schema`, so an unknown key or a wrong type raises
+:class:`~testbed.errors.ConfigError` naming the file and key path (``otlp.timeout_ms``), with a
+"did you mean" for a misspelt key. OTLP and batch
 values left out (or ``null``) come from the ``OTEL_*`` variables by the precedence rule of
 :mod:`testbed.exporter.otel_env`. See ``default_config.yaml`` for every key with its default.
 """
@@ -18,11 +20,13 @@ import yaml
 
 from testbed.bus import BusSettings
 from testbed.errors import ConfigError
+from testbed.exporter.config_schema import ExporterConfigModel
 from testbed.exporter.defects import exporter_defects
 from testbed.exporter.metrics_export import GenAiMetricsSettings, resolve_genai_metrics
 from testbed.exporter.retry import MAX_RESPONSE_BYTES, RetryPolicy
 from testbed.exporter.sender import MAX_REQUEST_BYTES, SenderSettings
 from testbed.exporter.otel_env import BatchExplicit, BatchSettings, OtlpExplicit, resolve_batch, resolve_otlp
+from testbed.schema import SchemaError, validate
 
 DEFAULT_CONFIG_RESOURCE: Final = "default_config.yaml"
 
@@ -51,70 +55,17 @@ class ExporterConfig:
     """GenAI metrics over ``/v1/metrics`` (``testbed.exporter.metrics_export``), from the OTEL_* variables."""
 
 
-_SECTIONS: Final[dict[str, dict[str, tuple[type | tuple[type, ...], ...]]]] = {
-    "bus": {
-        "url": (str,), "stream": (str,), "subject": (str,), "durable": (str,),
-        "ack_wait_s": (int, float), "max_deliver": (int,), "max_ack_pending": (int,), "fetch_wait_s": (int, float),
-        "connect_timeout_s": (int, float), "replicas": (int,),
-    },
-    "otlp": {
-        "endpoint": (str,), "headers": (dict,), "api_key": (str,), "timeout_ms": (int,),
-        "compression": (str,), "protocol": (str,), "max_request_bytes": (int,),
-    },
-    "batch": {
-        "schedule_delay_ms": (int,), "export_timeout_ms": (int,), "max_queue_size": (int,),
-        "max_export_batch_size": (int,), "max_concurrent_exports": (int,),
-    },
-    "retry": {
-        "initial_backoff_s": (int, float), "max_backoff_s": (int, float), "jitter": (int, float),
-        "retry_after_cap_s": (int, float), "max_response_bytes": (int,),
-    },
-    "metrics": {"host": (str,), "port": (int,)},
-    "genai_metrics": {"enabled": (bool, str), "endpoint": (str,), "temporality": (str,), "interval_ms": (int,)},
-}
+def _section(model: ExporterConfigModel, name: str) -> dict[str, Any]:
+    section = getattr(model, name)
+    return {} if section is None else section.model_dump(exclude_none=True)
 
 
-def _section(data: Mapping[str, Any], name: str) -> dict[str, Any]:
-    raw = data.get(name)
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{name}: expected a mapping")
-    allowed = _SECTIONS[name]
-    out: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key not in allowed:
-            raise ConfigError(f"{name}.{key}: unknown key (allowed: {', '.join(allowed)})")
-        if value is None:
-            continue
-        if (isinstance(value, bool) and bool not in allowed[key]) or not isinstance(value, allowed[key]):
-            raise ConfigError(f"{name}.{key}: expected {'/'.join(t.__name__ for t in allowed[key])}")
-        if key == "headers" and not all(isinstance(v, (str, int, float)) for v in value.values()):
-            raise ConfigError(f"{name}.{key}: header values must be strings")
-        out[key] = value
-    return out
-
-
-def _positive(section: str, values: dict[str, Any], *keys: str) -> None:
-    for key in keys:
-        if key in values and values[key] <= 0:
-            raise ConfigError(f"{section}.{key}: must be > 0")
-
-
-def parse_config(data: Mapping[str, Any] | None, env: Mapping[str, str]) -> ExporterConfig:
-    """Validate ``data`` (a parsed YAML mapping) and resolve it against ``env``."""
-    data = data or {}
-    if not isinstance(data, Mapping):
-        raise ConfigError("top level: expected a mapping")
-    for key in data:
-        if key not in _SECTIONS and key != "defects":
-            raise ConfigError(f"{key}: unknown section (allowed: {', '.join([*_SECTIONS, 'defects'])})")
-    defects = exporter_defects(data.get("defects"), env)
-    bus, otlp, batch, retry, metrics, genai_metrics = (_section(data, n) for n in _SECTIONS)
-    _positive("bus", bus, "ack_wait_s", "max_deliver", "max_ack_pending", "fetch_wait_s", "connect_timeout_s",
-              "replicas")
-    _positive("batch", batch, "max_concurrent_exports")
-    _positive("retry", retry, "initial_backoff_s", "max_backoff_s", "max_response_bytes")
+def parse_config(data: Mapping[str, Any] | None, env: Mapping[str, str], file: str = "") -> ExporterConfig:
+    """Validate ``data`` (a parsed YAML mapping) and resolve it against ``env``; ``file`` names it in errors."""
+    model = validate(ExporterConfigModel, data or {}, file)
+    defects = exporter_defects(model.defects, env)
+    bus, otlp, batch, retry, metrics, genai_metrics = (
+        _section(model, n) for n in ("bus", "otlp", "batch", "retry", "metrics", "genai_metrics"))
     fetch_wait_s = float(bus.pop("fetch_wait_s", 0.5))
     connect_timeout_s = float(bus.pop("connect_timeout_s", 10.0))
     max_concurrent = int(batch.pop("max_concurrent_exports", 2))
@@ -161,17 +112,11 @@ def _retry_policy(retry: dict[str, Any], deadline_s: float) -> RetryPolicy:
     return RetryPolicy(
         initial_backoff_s=float(retry.get("initial_backoff_s", 0.5)),
         max_backoff_s=float(retry.get("max_backoff_s", 16.0)),
-        jitter=_jitter(retry.get("jitter", 0.2)),
+        jitter=float(retry.get("jitter", 0.2)),
         deadline_s=deadline_s,
         retry_after_cap_s=float(retry.get("retry_after_cap_s", 60.0)),
         max_response_bytes=int(retry.get("max_response_bytes", MAX_RESPONSE_BYTES)),
     )
-
-
-def _jitter(value: float) -> float:
-    if not 0.0 <= float(value) < 1.0:
-        raise ConfigError("retry.jitter: must be in [0, 1)")
-    return float(value)
 
 
 def load_config(path: str | None, env: Mapping[str, str] | None = None) -> ExporterConfig:
@@ -192,6 +137,8 @@ def load_config(path: str | None, env: Mapping[str, str] | None = None) -> Expor
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source}: not valid YAML ({exc})") from None
     try:
-        return parse_config(data, env)
+        return parse_config(data, env, source)
+    except SchemaError:
+        raise
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from None

@@ -59,3 +59,18 @@ def test_a_file_error_names_the_file(tmp_path: Path) -> None:
         load_config(str(path), {})
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(str(tmp_path / "missing.yaml"), {})
+
+
+def test_a_misspelt_key_names_the_key_it_was_meant_to_be(tmp_path: Path) -> None:
+    path = tmp_path / "exporter.yaml"
+    path.write_text("otlp:\n  endpont: http://x\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"exporter\.yaml: otlp\.endpont: unknown key 'endpont'; did you mean 'endpoint'\?"):
+        load_config(str(path), {})
+    with pytest.raises(ConfigError, match=r"^buss: unknown key 'buss'; did you mean 'bus'\?"):
+        parse_config({"buss": {}}, {})
+
+
+def test_null_means_left_out_so_the_environment_fills_it() -> None:
+    env = {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://env:4318/v1/traces"}
+    config = parse_config({"otlp": {"endpoint": None}, "bus": None, "retry": {"jitter": None}}, env)
+    assert config.sender.endpoint == "http://env:4318/v1/traces" and config.retry.jitter == 0.2
