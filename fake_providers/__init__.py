@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from fake_providers.app import create_app
 from fake_providers.behaviours import (
+    BEHAVIOURS_MODEL,
     HEADER_FIELDS,
     BehaviourError,
     BehaviourRule,
+    BehavioursFile,
     Hang,
     MidStreamError,
     Reset,
@@ -26,10 +28,12 @@ from fake_providers.tokens import count_tokens
 from fake_providers.wire import Provider
 
 __all__ = [
+    "BEHAVIOURS_MODEL",
     "CANARY_RE",
     "HEADER_FIELDS",
     "BehaviourError",
     "BehaviourRule",
+    "BehavioursFile",
     "FakeProviderSettings",
     "Hang",
     "MidStreamError",

@@ -12,11 +12,12 @@ from testbed.checks.evidence import (
     LatencyBudget, ScenarioSettings, SpanView, TypedValue, span_from_json,
 )
 from testbed.checks.result import CheckResult, Finding
+from testbed.checks.rules import Convention, conventions, load_convention
 from testbed.checks.suppress import Suppression, Verdict, parse_suppressions, verdict
 
 __all__ = [
-    "DESCRIPTIONS", "REGISTRY", "Budgets", "Canary", "CanaryHit", "Check", "CheckResult", "ClientRecord", "Counters",
-    "Evidence", "Finding", "IngestRequest", "JournalEntry", "LatencyBudget", "ScenarioSettings",
+    "DESCRIPTIONS", "REGISTRY", "Budgets", "Canary", "CanaryHit", "Check", "CheckResult", "ClientRecord", "Convention",
+    "Counters", "Evidence", "Finding", "IngestRequest", "JournalEntry", "LatencyBudget", "ScenarioSettings",
     "SpanView", "Suppression", "TypedValue", "Verdict", "parse_suppressions", "run_check",
-    "run_checks", "span_from_json", "verdict",
+    "conventions", "load_convention", "run_checks", "span_from_json", "verdict",
 ]
