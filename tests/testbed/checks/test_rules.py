@@ -42,7 +42,8 @@ def test_an_unknown_convention_is_a_config_error_with_a_suggestion() -> None:
     ({"type": "int", "level": "must"}, "attributes.a.level", "expected one of 'required'"),
     ({"type": "float", "level": "required"}, "attributes.a.type", "got 'float'"),
     ({"type": "int", "level": "required", "extra": 1}, "attributes.a.extra", "unknown key 'extra'"),
-    ({"type": "int", "level": "recommended", "condition": "param_top_k"}, "attributes.a.condition", "got 'param_top_k'"),
+    ({"type": "int", "level": "recommended", "condition": "param_top_k"}, "attributes.a.condition",
+     "got 'param_top_k'"),
     ({"type": "int", "level": "required", "rule": 12}, "attributes.a.rule", "expected a string"),
 ], ids=["bad-level", "bad-type", "unknown-key", "unknown-condition", "rule-not-a-string"])
 def test_attribute_rules_are_parsed_strictly_with_their_path(rule: dict[str, Any], path: str, words: str) -> None:
@@ -57,7 +58,8 @@ def test_a_misspelt_key_in_a_rules_file_gets_a_did_you_mean() -> None:
         validate(Convention, {"name": "x", "attributes": {"a": {"type": "int", "levle": "required"}}}, "rules/x.yaml")
     assert info.value.path == "attributes.a.levle"
     assert "did you mean 'level'?" in info.value.detail
-    with pytest.raises(SchemaError, match=r"rules/x.yaml: non_standrd: unknown key 'non_standrd'; did you mean 'non_standard'\?"):
+    with pytest.raises(SchemaError, match=r"rules/x.yaml: non_standrd: unknown key 'non_standrd'; "
+                                          r"did you mean 'non_standard'\?"):
         validate(Convention, {"name": "x", "non_standrd": []}, "rules/x.yaml")
 
 
