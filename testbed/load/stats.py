@@ -58,12 +58,8 @@ def bootstrap_delta(
         raise ValueError("bootstrap needs two non-empty samples")
     fn = stat or (lambda xs: percentile(xs, 99))
     rng = random.Random(seed)
-    deltas = sorted(
-        fn(rng.choices(b, k=len(b))) - fn(rng.choices(a, k=len(a))) for _ in range(resamples)
-    )
-    tail = (1 - confidence) / 2 * 100
-    return DeltaCI(fn(b) - fn(a), percentile(deltas, tail) if tail > 0 else deltas[0],
-                   percentile(deltas, 100 - tail), resamples, seed)
+    deltas = [fn(rng.choices(b, k=len(b))) - fn(rng.choices(a, k=len(a))) for _ in range(resamples)]
+    return DeltaCI(fn(b) - fn(a), *_interval(deltas, confidence), resamples, seed)
 
 
 def bootstrap_percentile_deltas(
@@ -85,13 +81,8 @@ def bootstrap_percentile_deltas(
         rb, ra = sorted(rng.choices(b, k=len(b))), sorted(rng.choices(a, k=len(a)))
         for p in percentiles:
             deltas[p].append(ranked(rb, p) - ranked(ra, p))
-    tail = (1 - confidence) / 2 * 100
-    out = {}
-    for p in percentiles:
-        ds = sorted(deltas[p])
-        low = percentile(ds, tail) if tail > 0 else ds[0]
-        out[p] = DeltaCI(percentile(b, p) - percentile(a, p), low, percentile(ds, 100 - tail), resamples, seed)
-    return out
+    return {p: DeltaCI(percentile(b, p) - percentile(a, p), *_interval(deltas[p], confidence), resamples, seed)
+            for p in percentiles}
 
 
 def bootstrap_statistic(
@@ -108,8 +99,16 @@ def bootstrap_statistic(
     if any(not s for s in samples):
         raise ValueError("bootstrap needs non-empty samples")
     rng = random.Random(seed)
-    values = sorted(statistic([sorted(rng.choices(s, k=len(s))) for s in samples]) for _ in range(resamples))
+    values = [statistic([sorted(rng.choices(s, k=len(s))) for s in samples]) for _ in range(resamples)]
+    return DeltaCI(statistic([sorted(s) for s in samples]), *_interval(values, confidence), resamples, seed)
+
+
+def _interval(values: Sequence[float], confidence: float) -> tuple[float, float]:
+    """The two-sided percentile interval of bootstrap values: nearest rank at (1 − confidence) / 2
+    from each end."""
+    if not 0 < confidence <= 1:
+        raise ValueError(f"confidence out of range: {confidence}")
+    ordered = sorted(values)
     tail = (1 - confidence) / 2 * 100
-    point = statistic([sorted(s) for s in samples])
-    return DeltaCI(point, percentile(values, tail), percentile(values, 100 - tail), resamples, seed)
+    return ranked(ordered, tail), ranked(ordered, 100 - tail)
 
