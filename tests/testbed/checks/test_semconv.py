@@ -75,13 +75,16 @@ def test_message_like_error_type_is_a_warning_SEM_07() -> None:
     assert ("SEM-06", "violation") not in ids(result)
 
 
-def test_deprecated_system_fails_provider_rule_under_genai_but_only_warns_under_legacy_SEM_23() -> None:
+def test_deprecated_system_fails_under_genai_only_warns_under_legacy_and_findings_name_the_convention_SEM_23() -> None:
     ev = with_span_attrs(evidence(1), 0, drop=("gen_ai.provider.name",), put={"gen_ai.system": "openai"})
     strict = ids(CHECK.run(ev))
     assert ("SEM-04", "violation") in strict and ("SEM-23", "warning") in strict
     legacy = CHECK.run(replace(ev, settings=replace(ev.settings, convention="legacy")))
     assert ("SEM-04", "violation") not in ids(legacy) and ("SEM-23", "warning") in ids(legacy)
     assert legacy.outcome == "passed"
+    assert {f.convention for f in CHECK.run(ev).findings} == {"genai-1.41"}
+    assert {f.convention for f in legacy.findings} == {"legacy"}
+    assert all(f.to_json()["convention"] == "legacy" for f in legacy.findings)
 
 
 def test_legacy_maps_old_provider_values_to_new_ones_SEM_23() -> None:
