@@ -41,6 +41,8 @@ class FaultKind:
     kind: str
     params_by_target: Mapping[str, frozenset[str]]
     """Target -> the parameters accepted there besides the common fields; types in PARAM_TYPES."""
+    required: frozenset[str] = frozenset()
+    """Parameters that have no default and must be given."""
 
     @property
     def targets(self) -> frozenset[str]:
@@ -53,6 +55,23 @@ class FaultKind:
 
     def params_for(self, target: str) -> frozenset[str]:
         return self.params_by_target.get(target, frozenset())
+
+    def problem(self, target: str, match: Mapping[str, object], params: Mapping[str, object]) -> tuple[str, str] | None:
+        """The first (key path, message) that keeps a fault of this kind off ``target``, else None.
+        Both sides word their refusals from here."""
+        if target not in self.params_by_target:
+            return "kind", (f"{self.kind} ({self.spec_id}) applies to {', '.join(sorted(self.targets))}, "
+                            f"not to target {target!r}")
+        for key in sorted(set(match) - MATCH_KEYS[target]):
+            expected = ", ".join(sorted(MATCH_KEYS[target])) or "none"
+            return f"match.{key}", f"a {target} fault does not select by {key!r} (match keys there: {expected})"
+        allowed = self.params_for(target)
+        for name in sorted(set(params) - allowed):
+            return name, (f"{self.kind} on target {target!r} takes no parameter {name!r} "
+                          f"(expected: {', '.join(sorted(allowed)) or 'none'})")
+        for name in sorted(self.required - set(params)):
+            return name, f"{self.kind} needs {name!r}"
+        return None
 
 
 # Parameter name -> what the value must be: "number" (>= 0), "int" (>= 0), "bool", "str", "any".
@@ -68,8 +87,9 @@ PARAM_TYPES: Final[Mapping[str, str]] = MappingProxyType({
 })  # fmt: skip
 
 
-def _k(spec_id: str, kind: str, **params_by_target: str) -> FaultKind:
-    return FaultKind(spec_id, kind, MappingProxyType({t: frozenset(p.split()) for t, p in params_by_target.items()}))
+def _k(spec_id: str, kind: str, required: str = "", **params_by_target: str) -> FaultKind:
+    by_target = MappingProxyType({t: frozenset(p.split()) for t, p in params_by_target.items()})
+    return FaultKind(spec_id, kind, by_target, frozenset(required.split()))
 
 
 CATALOGUE: Final[Mapping[str, FaultKind]] = MappingProxyType({
@@ -95,7 +115,7 @@ CATALOGUE: Final[Mapping[str, FaultKind]] = MappingProxyType({
         _k("FLT-15", "stream_timing", provider="ttft_ms itl_ms jitter_ms tokens_per_chunk"),
         _k("FLT-16", "mid_stream_error", provider="after_chunks error_type"),
         _k("FLT-17", "overloaded", provider=""),
-        _k("FLT-18", "finish", provider="finish_reason"),
+        _k("FLT-18", "finish", provider="finish_reason", required="finish_reason"),
         _k("FLT-19", "usage_chunk", provider="on"),
         _k("FLT-20", "should_retry", provider="should_retry"),
         # ``node``: on a NATS cluster, only that node (0-based) goes down, SIGKILLed unless signal TERM.

@@ -13,7 +13,6 @@ MODES = frozenset({"raw", "raw_or_bearer", "bearer"})
 class Auth(BaseFault):
     kind = "auth"
     stage = "config"
-    allowed = frozenset({"mode", "keys"})
 
     def __init__(self, spec: FaultSpec) -> None:
         super().__init__(spec)

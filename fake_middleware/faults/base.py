@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
 
+from testbed.fault_catalogue import CATALOGUE
+
 Action = Literal["none", "hang", "disconnect", "reset", "respond"]
 
 
@@ -100,12 +102,11 @@ class BaseFault:
     kind: ClassVar[str] = ""
     stage: ClassVar[Literal["config", "request"]] = "request"
     on_listener: ClassVar[bool] = False
-    allowed: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, spec: FaultSpec) -> None:
-        unknown = set(spec.params) - self.allowed
-        if unknown:
-            raise FaultSpecError(f"{spec.kind}: unknown parameter(s) {sorted(unknown)}; allowed {sorted(self.allowed)}")
+        # What a kind accepts is the catalogue's, which scenario loading reads too.
+        if problem := CATALOGUE[self.kind].problem("ingest", spec.match, spec.params):
+            raise FaultSpecError(f"{problem[0]}: {problem[1]}")
         self.spec = spec
 
     def exhausted(self, applied: int) -> bool:

@@ -10,7 +10,6 @@ from fake_middleware.faults.base import BaseFault, Effect, FaultSpec
 
 class BigResponse(BaseFault):
     kind = "big_response"
-    allowed = frozenset({"bytes"})
 
     def __init__(self, spec: FaultSpec) -> None:
         super().__init__(spec)

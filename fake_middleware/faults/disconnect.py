@@ -7,7 +7,6 @@ from fake_middleware.faults.base import BaseFault, Effect
 
 class Disconnect(BaseFault):
     kind = "disconnect"
-    allowed = frozenset()
 
     def effect(self, index: int) -> Effect:
         return Effect(action="disconnect")

@@ -13,7 +13,6 @@ from fake_middleware.faults.base import BaseFault, Effect, FaultSpec
 class Down(BaseFault):
     kind = "down"
     on_listener = True
-    allowed = frozenset({"duration_ms"})
 
     def __init__(self, spec: FaultSpec) -> None:
         super().__init__(spec)

@@ -10,7 +10,6 @@ from fake_middleware.faults.base import BaseFault, Effect, FaultSpec
 
 class Hang(BaseFault):
     kind = "hang"
-    allowed = frozenset({"hold_ms"})
 
     def __init__(self, spec: FaultSpec) -> None:
         super().__init__(spec)

@@ -9,7 +9,6 @@ from fake_middleware.faults.base import BaseFault, Effect, FaultSpec
 
 class Latency(BaseFault):
     kind = "latency"
-    allowed = frozenset({"latency_ms", "jitter_ms", "seed"})
 
     def __init__(self, spec: FaultSpec) -> None:
         super().__init__(spec)

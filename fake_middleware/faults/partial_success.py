@@ -8,7 +8,6 @@ from fake_middleware.faults.base import BaseFault, Effect, FaultSpec, FaultSpecE
 
 class PartialSuccess(BaseFault):
     kind = "partial_success"
-    allowed = frozenset({"rejected", "error_message"})
 
     def __init__(self, spec: FaultSpec) -> None:
         super().__init__(spec)

@@ -9,7 +9,6 @@ _STATUSES = frozenset({400, 401, 403, 404, 413, 415, 500})
 
 class Permanent(BaseFault):
     kind = "permanent"
-    allowed = frozenset({"status", "body"})
 
     def __init__(self, spec: FaultSpec) -> None:
         super().__init__(spec)

@@ -1,4 +1,7 @@
-"""The explicit table of fault kinds (nothing registers itself at import time), and spec parsing."""
+"""The explicit table of the ingest's fault classes (nothing registers itself at import time), and
+spec parsing. Which kinds, parameters and match keys the ingest takes is not decided here but in
+the shared catalogue (``testbed/fault_catalogue.py``), which scenario loading reads as well; this
+table only says which class carries out each of its ``ingest`` kinds."""
 
 from __future__ import annotations
 
@@ -19,24 +22,15 @@ from fake_middleware.faults.size_limit import SizeLimit
 from fake_middleware.faults.slow_body import SlowBody
 from fake_middleware.faults.status import Status
 from fake_middleware.faults.throttle import Throttle
+from testbed.fault_catalogue import CATALOGUE, COMMON_FIELDS, MATCH_KEYS
 
+# Each class names its kind once (``Latency.kind``); the SPEC id and parameters are the catalogue's.
 KINDS: Final[dict[str, type[BaseFault]]] = {
-    "latency": Latency,            # FLT-01
-    "hang": Hang,                  # FLT-02
-    "down": Down,                  # FLT-03
-    "reset": Reset,                # FLT-04
-    "slow_body": SlowBody,         # FLT-05
-    "disconnect": Disconnect,      # FLT-06
-    "status": Status,              # FLT-07
-    "throttle": Throttle,          # FLT-08
-    "partial_success": PartialSuccess,  # FLT-09
-    "permanent": Permanent,        # FLT-10
-    "size_limit": SizeLimit,       # FLT-11
-    "auth": Auth,                  # FLT-12
-    "big_response": BigResponse,   # FLT-13
+    cls.kind: cls
+    for cls in (Latency, Hang, Down, Reset, SlowBody, Disconnect, Status, Throttle, PartialSuccess, Permanent,
+                SizeLimit, Auth, BigResponse)
 }
-_COMMON: Final = frozenset({"name", "kind", "probability", "times", "match", "params", "target"})
-_MATCH_KEYS: Final = frozenset({"path", "tenant"})
+_COMMON: Final = COMMON_FIELDS | {"params"}
 
 
 def spec_from_dict(doc: Mapping[str, Any], default_name: str) -> FaultSpec:
@@ -44,7 +38,7 @@ def spec_from_dict(doc: Mapping[str, Any], default_name: str) -> FaultSpec:
     if not isinstance(doc, Mapping):
         raise FaultSpecError("fault: expected a JSON object")
     kind = doc.get("kind")
-    if not isinstance(kind, str) or kind not in KINDS:
+    if not isinstance(kind, str) or kind not in CATALOGUE:
         raise FaultSpecError(f"kind: {kind!r} is not one of {sorted(KINDS)}")
     target = doc.get("target", "ingest")
     if target != "ingest":
@@ -59,12 +53,15 @@ def spec_from_dict(doc: Mapping[str, Any], default_name: str) -> FaultSpec:
     if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 0):
         raise FaultSpecError("times: expected a non-negative integer or null")
     match = doc.get("match", {})
-    if not isinstance(match, Mapping) or set(match) - _MATCH_KEYS or not all(isinstance(v, str) for v in match.values()):
-        raise FaultSpecError(f"match: expected an object with string values for {sorted(_MATCH_KEYS)}")
+    if not isinstance(match, Mapping) or not all(isinstance(v, str) for v in match.values()):
+        raise FaultSpecError(f"match: expected an object with string values for {sorted(MATCH_KEYS['ingest'])}")
     if not isinstance(doc.get("params") or {}, Mapping):
         raise FaultSpecError("params: expected an object")
     params = dict(doc.get("params") or {})
     params.update({k: v for k, v in doc.items() if k not in _COMMON})
+    # Kind, match keys and parameters are judged by the catalogue, in the words scenario loading uses.
+    if problem := CATALOGUE[kind].problem("ingest", match, params):
+        raise FaultSpecError(f"{problem[0]}: {problem[1]}")
     return FaultSpec(name=name, kind=kind, probability=float(probability), times=times, match=dict(match), params=params)
 
 

@@ -11,7 +11,6 @@ from fake_middleware.faults.base import BaseFault, Effect, FaultSpec
 
 class Reset(BaseFault):
     kind = "reset"
-    allowed = frozenset({"after_bytes"})
 
     def __init__(self, spec: FaultSpec) -> None:
         super().__init__(spec)

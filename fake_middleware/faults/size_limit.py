@@ -8,7 +8,6 @@ from fake_middleware.faults.base import BaseFault, Effect, FaultSpec
 class SizeLimit(BaseFault):
     kind = "size_limit"
     stage = "config"
-    allowed = frozenset({"max_request_bytes"})
 
     def __init__(self, spec: FaultSpec) -> None:
         super().__init__(spec)

@@ -11,7 +11,6 @@ from fake_middleware.faults.base import BaseFault, Effect, FaultSpec
 
 class SlowBody(BaseFault):
     kind = "slow_body"
-    allowed = frozenset({"bytes_per_s", "chunk_bytes", "body_bytes"})
 
     def __init__(self, spec: FaultSpec) -> None:
         super().__init__(spec)

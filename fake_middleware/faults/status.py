@@ -11,7 +11,6 @@ from fake_middleware.faults.base import BaseFault, Effect, FaultSpec, FaultSpecE
 
 class Status(BaseFault):
     kind = "status"
-    allowed = frozenset({"status", "then_status", "body", "headers", "times"})
 
     def __init__(self, spec: FaultSpec) -> None:
         super().__init__(spec)

@@ -16,7 +16,6 @@ _STATUSES = frozenset({429, 503})
 
 class Throttle(BaseFault):
     kind = "throttle"
-    allowed = frozenset({"status", "retry_after", "retry_after_format"})
 
     def __init__(self, spec: FaultSpec) -> None:
         super().__init__(spec)

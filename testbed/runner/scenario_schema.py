@@ -129,9 +129,12 @@ class _FaultBase(SchemaModel):
     @model_validator(mode="after")
     def _fits_its_target(self) -> _FaultBase:
         kind = CATALOGUE[self.kind]  # type: ignore[attr-defined]
-        if self.target not in kind.targets:
-            raise KeyPathError("kind", f"{kind.kind} ({kind.spec_id}) applies to {', '.join(sorted(kind.targets))}, "
-                                       f"not to target {self.target!r}")
+        # The catalogue judges target, match keys and parameters, in the words the ingest uses too.
+        if problem := kind.problem(self.target, self.match.model_dump(exclude_none=True), self.params()):
+            path, message = problem
+            nested = getattr(self, "params_", None)
+            raise KeyPathError(f"params.{path}" if nested is not None and path in nested.model_fields_set else path,
+                               message)
         if self.target == "provider" and self.match.model is None:
             raise KeyPathError("match", "a provider fault selects requests by model name: set match.model (SPEC 10)")
         return self

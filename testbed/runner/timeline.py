@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from testbed.fault_catalogue import MATCH_KEYS
 from testbed.runner.scenario import Fault
 
 Op = Literal["apply", "clear"]
@@ -116,7 +117,7 @@ def ingest_fault_body(fault: Fault) -> dict[str, Any]:
         body["times"] = fault.times
     if fault.probability is not None:
         body["probability"] = fault.probability
-    match = {k: v for k, v in fault.match.items() if k in ("path", "tenant")}
+    match = {k: v for k, v in fault.match.items() if k in MATCH_KEYS["ingest"]}
     if match:
         body["match"] = match
     if fault.kind == "down" and fault.duration_s is not None:
