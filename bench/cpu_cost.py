@@ -33,6 +33,7 @@ from typing import Any
 
 from aiohttp import ClientSession, TCPConnector
 
+from testbed.counters import INGEST_SPANS_ACCEPTED
 from testbed.prometheus import scrape_sum
 from testbed.runner.passthrough import start_comparator
 from testbed.runner.stack import Stack, StackSettings
@@ -89,12 +90,12 @@ def measure_mode(stack: Stack, proxy_url: str, pids: dict[str, int], args: argpa
                  stream: bool) -> dict[str, Any]:
     key = stack.settings.gateway_api_key
     accepted = f"{stack.middleware_admin_url}/metrics"
-    spans_before = scrape_sum(accepted, "fake_middleware_spans_accepted_total")
+    spans_before = scrape_sum(accepted, INGEST_SPANS_ACCEPTED)
     hop_pids = {k: v for k, v in pids.items() if k != "bare_hop"}
     before = snapshot(hop_pids)
     ok = testbed.loop.run(send_all(str(stack.gateway.url), key, args.requests, args.concurrency, stream))  # type: ignore[union-attr]
     expected = spans_before + SPANS_PER_REQUEST * ok
-    wait_until(lambda: scrape_sum(accepted, "fake_middleware_spans_accepted_total") >= expected, 600,
+    wait_until(lambda: scrape_sum(accepted, INGEST_SPANS_ACCEPTED) >= expected, 600,
                what="every span at the ingest")
     gateway_phase = per_request_us(before, snapshot(hop_pids), args.requests)
     bare_pids = {"bare_hop": pids["bare_hop"], "providers": pids["providers"]}

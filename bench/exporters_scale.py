@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from testbed.counters import GATEWAY_EVENTS_PUBLISHED, INGEST_SPANS_ACCEPTED
 from testbed.prometheus import scrape_sum
 from testbed.runner.stack import Stack, StackSettings
 from testbed.waiting import wait_until
@@ -40,11 +41,11 @@ TARGET_RATIO = 2.2
 
 
 def _accepted(stack: Stack) -> float:
-    return scrape_sum(f"{stack.middleware_admin_url}/metrics", "fake_middleware_spans_accepted_total")
+    return scrape_sum(f"{stack.middleware_admin_url}/metrics", INGEST_SPANS_ACCEPTED)
 
 
 def _published(stack: Stack) -> float:
-    return sum(scrape_sum(str(g.ready.get("metrics", f"{g.url}/metrics")), "testbed_gateway_events_published_total")
+    return sum(scrape_sum(str(g.ready.get("metrics", f"{g.url}/metrics")), GATEWAY_EVENTS_PUBLISHED)
                for g in stack.gateways if g is not None)
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from aiohttp import ClientSession, TCPConnector
 
 from testbed.checks.evidence import ClientRecord
+from testbed.counters import INGEST_SPANS_ACCEPTED
 from testbed.load.client import Request, drive
 from testbed.load.histogram import LatencyHistogram
 from testbed.load.schedule import build_schedule
@@ -111,9 +112,9 @@ def main(argv: list[str] | None = None) -> int:
         summary = summarise(records, int(args.warmup * 1e9), start)
         expected = sum(1 for r in records if r.path == "gateway") * 2
         exported_url = stack.ready_line()["metrics"]["middleware"]
-        wait_until(lambda: scrape_sum(exported_url, "fake_middleware_spans_accepted_total") >= expected, 60,
+        wait_until(lambda: scrape_sum(exported_url, INGEST_SPANS_ACCEPTED) >= expected, 60,
                    what="every gateway span at the ingest")
-        summary["spans_ingested"] = scrape_sum(exported_url, "fake_middleware_spans_accepted_total")
+        summary["spans_ingested"] = scrape_sum(exported_url, INGEST_SPANS_ACCEPTED)
         summary["spans_expected"] = expected
     finally:
         stack.stop()

@@ -38,6 +38,7 @@ import aiohttp
 
 from testbed.bus.client import connect
 from testbed.bus.subjects import CONSUMER_DURABLE, STREAM_NAME
+from testbed.counters import EXPORTER_SPANS_DROPPED, EXPORTER_SPANS_QUEUED, GATEWAY_QUEUE_DEPTH, GATEWAY_SPANS_DROPPED
 from testbed.prometheus import sample_sum
 from testbed.runner.stack import Stack, StackSettings
 from testbed.waiting import wait_until_async
@@ -151,10 +152,10 @@ async def counters(http: aiohttp.ClientSession, stack: Stack) -> dict[str, float
             pages[name] = await r.text()
     return {
         "ingested_unique": float(stats["spans"]), "duplicates": float(stats.get("spans_duplicate", 0)),
-        "gateway_dropped": sample_sum(pages["gateway"], "testbed_gateway_spans_dropped_total"),
-        "exporter_dropped": sample_sum(pages["exporter"], "testbed_exporter_spans_dropped_total"),
-        "gateway_queued": sample_sum(pages["gateway"], "testbed_gateway_event_queue_depth"),
-        "exporter_queued": sample_sum(pages["exporter"], "testbed_exporter_spans_queued"),
+        "gateway_dropped": sample_sum(pages["gateway"], GATEWAY_SPANS_DROPPED),
+        "exporter_dropped": sample_sum(pages["exporter"], EXPORTER_SPANS_DROPPED),
+        "gateway_queued": sample_sum(pages["gateway"], GATEWAY_QUEUE_DEPTH),
+        "exporter_queued": sample_sum(pages["exporter"], EXPORTER_SPANS_QUEUED),
     }
 
 
