@@ -19,8 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import jinja2
 
-from testbed.checks.suppress import Suppression, parse_suppressions
-from testbed.errors import ConfigError
+from testbed.checks.suppress import Suppression
 from testbed.process import ReadySpec, ServerProcess, start_server
 from testbed.runner.profile_schema import CONVENTIONS, KNOWN_KNOBS, ProfileModel
 from testbed.schema import SchemaError as ScenarioError
@@ -122,11 +121,6 @@ def load_profile(path: str | Path) -> GatewayProfile:
     template = m.config.template
     if template is not None and not (p.parent / template).is_file():
         raise ScenarioError(str(p), "config.template", f"no such file next to the profile: {template}")
-    try:
-        suppressions = parse_suppressions(list(m.expected_findings) if m.expected_findings is not None else None,
-                                          "expected_findings")
-    except ConfigError as exc:
-        raise ScenarioError(str(p), "", str(exc)) from None
     return GatewayProfile(
         name=m.name, file=str(p), command=m.command,
         ready=ReadySpec(line=m.ready.line, http=m.ready.http, timeout_s=m.ready.timeout_s), api_key=m.api_key,
@@ -134,7 +128,7 @@ def load_profile(path: str | Path) -> GatewayProfile:
         env=dict(m.env), base_url=m.base_url, metrics_url=m.metrics_url, knobs=frozenset(m.knobs),
         convention=m.convention, declares_server_spans=m.declares_server_spans,
         spans_per_request=m.spans_per_request, restart_inbound=m.restart_inbound,
-        reference_stack=m.reference_stack, expected_findings=suppressions,
+        reference_stack=m.reference_stack, expected_findings=m.expected_findings,
     )
 
 

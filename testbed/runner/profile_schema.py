@@ -5,10 +5,11 @@ key; ``testbed schema profile`` prints ``ProfileModel.model_json_schema()`` for 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import Field, model_validator
 
+from testbed.checks.suppress import Suppression
 from testbed.schema import Items, KeyPathError, SchemaModel
 
 __all__ = ["CONVENTIONS", "KNOWN_KNOBS", "ProfileModel"]
@@ -57,7 +58,7 @@ class ProfileModel(SchemaModel):
     spans_per_request: int | None = Field(None, ge=1)
     restart_inbound: bool = False
     reference_stack: bool = False
-    expected_findings: Items[dict[str, Any]] | None = None
+    expected_findings: Items[Suppression] = ()
 
     @model_validator(mode="after")
     def _reachable(self) -> ProfileModel:
