@@ -1,7 +1,9 @@
 """HDR latency histograms (LAT-05): microseconds from 1 µs to 600 s at 3 significant digits.
 
 A thin wrapper over the ``hdrhistogram`` package so every part of the suite records, summarises,
-encodes and merges latencies the same way. Values outside the range are clamped to it (and
+encodes and merges latencies the same way. Its percentiles are the suite's nearest-rank ones
+(``testbed.percentiles``, which also says where HDR is used and where exact figures are) to the
+histogram's precision. Values outside the range are clamped to it (and
 counted in ``clamped``) rather than lost, because a dropped outlier would hide the tail.
 """
 
