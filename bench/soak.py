@@ -72,9 +72,9 @@ def rss_mb(pid: int) -> float | None:
 
 def pids(stack: Stack) -> dict[str, int]:
     out = stack.pids()
-    popen = getattr(stack.nats, "_popen", None)  # the embedded nats-server exposes no pid of its own
-    if popen is not None:
-        out["nats"] = int(popen.pid)
+    nats_pid = getattr(stack.nats, "pid", None)  # None: an external NATS, or no embedded server running
+    if nats_pid is not None:
+        out["nats"] = int(nats_pid)
     out["load"] = os.getpid()
     return out
 

@@ -11,7 +11,8 @@ there is one stdout pump, one stop and one stderr handling:
   on each arrival, so a later event (a supervisor's restart) is awaited the way the ready line is.
 - stderr goes to a temporary file and is never echoed (it may hold whatever a gateway logs). Once
   the child is gone its text is kept in memory, bounded, and the file deleted, so no temporary
-  file outlives ``stop()``.
+  file outlives ``stop()``. A program that logs its readiness to stderr (nats-server) is started
+  with ``merge_stderr``: stderr joins stdout, and its lines are what ``stderr_text`` returns.
 - ``stop()`` and ``kill()`` record that the exit was asked for: a supervisor restarts only exits
   nobody asked for.
 """
@@ -113,7 +114,8 @@ class ServerProcess:
 
     argv: list[str]
     popen: subprocess.Popen[str]
-    stderr_path: str
+    stderr_path: str | None
+    """The temporary file stderr goes to; None when stderr joins stdout."""
     stdout: StdoutLog = field(default_factory=StdoutLog, repr=False)
     ready: dict[str, Any] = field(default_factory=dict)
     """The JSON ready line, or a ready regex's named groups (empty for an HTTP probe alone)."""
@@ -182,7 +184,7 @@ class ServerProcess:
 
     def release(self) -> None:
         """Once the child has exited: keep its stderr in memory and delete the file (idempotent)."""
-        if self.popen.poll() is None or self._stderr_kept is not None:
+        if self.popen.poll() is None or self._stderr_kept is not None or self.stderr_path is None:
             return
         self._stderr_kept = _read_tail(self.stderr_path, MAX_KEPT_STDERR)
         try:
@@ -193,11 +195,15 @@ class ServerProcess:
     def stderr_text(self) -> str:
         if self._stderr_kept is not None:
             return self._stderr_kept
+        if self.stderr_path is None:
+            return "".join(self.lines)[-MAX_KEPT_STDERR:]
         return _read_tail(self.stderr_path, MAX_KEPT_STDERR)
 
     def stderr_tail(self, limit: int = STDERR_TAIL) -> str:
         if self._stderr_kept is not None:
             return self._stderr_kept[-limit:]
+        if self.stderr_path is None:
+            return "".join(self.lines[-200:])[-limit:]
         return _read_tail(self.stderr_path, limit)
 
 
@@ -222,22 +228,26 @@ def start_server(
     timeout: float | None = None,
     env: dict[str, str] | None = None,
     cwd: str | None = None,
+    merge_stderr: bool = False,
 ) -> ServerProcess:
     """Start ``argv`` and return once it is ready by ``ready`` (``timeout`` replaces its deadline);
     ProcessStartError otherwise, naming the program and showing its stderr tail."""
     name = program_name(argv)
-    err = tempfile.NamedTemporaryFile(prefix="testbed-stderr-", suffix=".log", delete=False)
+    err = None if merge_stderr else tempfile.NamedTemporaryFile(prefix="testbed-stderr-", suffix=".log", delete=False)
     try:
         popen = subprocess.Popen(
-            list(argv), stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, text=True,
-            env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}, cwd=cwd, start_new_session=True,
+            list(argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT if err is None else err,
+            stdin=subprocess.DEVNULL, text=True, env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
+            cwd=cwd, start_new_session=True,
         )
     except OSError as exc:
-        os.unlink(err.name)
+        if err is not None:
+            os.unlink(err.name)
         raise ProcessStartError(f"cannot start {name}: {exc}") from None
     finally:
-        err.close()
-    proc = ServerProcess(list(argv), popen, err.name)
+        if err is not None:
+            err.close()
+    proc = ServerProcess(list(argv), popen, None if err is None else err.name)
     assert popen.stdout is not None
     threading.Thread(target=proc.stdout.pump, args=(popen.stdout,), name=f"stdout-{name}", daemon=True).start()
     try:

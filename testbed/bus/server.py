@@ -2,7 +2,8 @@
 
 JetStream stores its data in a directory that outlives a stop, so ``restart()`` brings the bus
 back on the same port with the same stream (the ``bus_down`` fault, FLT-21). Readiness is the
-server's own "Server is ready" log line, never a sleep.
+server's own "Server is ready" log line, never a sleep; the process is started, awaited and
+stopped by the one launcher (``testbed/process.py``), with its log (stderr) read as stdout.
 """
 
 from __future__ import annotations
@@ -10,16 +11,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 from testbed.errors import ProcessStartError
+from testbed.process import ReadySpec, ServerProcess, start_server
 
 _LISTEN_RE = re.compile(r"Listening for client connections on ([^\s]+):(\d+)")
 _MONITOR_RE = re.compile(r"Starting http monitor on ([^\s]+):(\d+)")
@@ -58,9 +56,8 @@ class NatsServer:
     monitor: bool = False
     """Serve the HTTP monitoring endpoints (``/jsz``: the JetStream meta leader) on a free port."""
     monitor_port: int = 0
-    _popen: subprocess.Popen[str] | None = field(default=None, repr=False)
+    _proc: ServerProcess | None = field(default=None, repr=False)
     _owns_store: bool = field(default=False, repr=False)
-    _log: list[str] = field(default_factory=list, repr=False)
 
     @property
     def url(self) -> str:
@@ -72,10 +69,10 @@ class NatsServer:
 
     @property
     def pid(self) -> int | None:
-        return self._popen.pid if self._popen is not None else None
+        return self._proc.pid if self._proc is not None else None
 
     def running(self) -> bool:
-        return self._popen is not None and self._popen.poll() is None
+        return self._proc is not None and self._proc.alive()
 
     def start(self, timeout: float = 20.0) -> str:
         """Start the server and return its URL once it logs that it is ready."""
@@ -97,57 +94,26 @@ class NatsServer:
                      "--cluster_name", self.cluster_name or "testbed"]
             if self.routes:
                 argv += ["--routes", ",".join(self.routes)]
-        self._popen = subprocess.Popen(
-            argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-            text=True, start_new_session=True,
-        )
-        self._await_ready(timeout)
-        return self.url
-
-    def _await_ready(self, timeout: float) -> None:
-        assert self._popen is not None and self._popen.stderr is not None
-        ready = threading.Event()
-        reader = threading.Thread(
-            target=self._pump, args=(self._popen.stderr, ready), daemon=True
-        )
-        reader.start()
-        if not ready.wait(timeout) or not self.running():
-            log = "".join(self._log[-20:])
-            self.kill()
-            raise ProcessStartError(f"nats-server did not become ready:\n{log}")
-
-    def _pump(self, stream: IO[str], ready: threading.Event) -> None:
-        for line in stream:
-            if len(self._log) < 2000:
-                self._log.append(line)
-            match = _LISTEN_RE.search(line)
-            if match:
-                self.port = int(match.group(2))
+        self._proc = start_server(argv, ReadySpec(line=re.escape(_READY_TEXT), timeout_s=timeout), merge_stderr=True)
+        # Both lines come before the ready line, so they are in the log by now.
+        for line in self._proc.lines:
+            if listen := _LISTEN_RE.search(line):
+                self.port = int(listen.group(2))
             if monitor := _MONITOR_RE.search(line):
                 self.monitor_port = int(monitor.group(2))
-            if _READY_TEXT in line:
-                ready.set()
-        ready.set()  # the process ended: let start() see it and fail fast
+        return self.url
 
     def stop(self, timeout: float = 10.0) -> None:
         """Graceful stop (SIGTERM, then SIGKILL); the store directory is kept for restart()."""
-        if self._popen is None:
-            return
-        if self.running():
-            self._popen.send_signal(signal.SIGTERM)
-            try:
-                self._popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._popen.kill()
-                self._popen.wait(timeout)
-        self._popen = None
+        if self._proc is not None:
+            self._proc.stop(timeout)
+        self._proc = None
 
     def kill(self) -> None:
         """SIGKILL, as a crash would; the store directory is kept."""
-        if self._popen is not None and self.running():
-            self._popen.kill()
-            self._popen.wait(10)
-        self._popen = None
+        if self._proc is not None:
+            self._proc.kill()
+        self._proc = None
 
     def restart(self, timeout: float = 20.0) -> str:
         self.stop()

@@ -107,6 +107,17 @@ def test_a_child_silent_past_the_deadline_is_killed_and_its_stderr_tail_shown(pr
     assert os.listdir(private_tmp) == []
 
 
+def test_a_program_that_logs_readiness_to_stderr_is_read_with_merge_stderr(private_tmp: Path) -> None:
+    script = "import signal, sys; print('Server is ready on 4222', file=sys.stderr, flush=True); signal.pause()"
+    proc = start_server([sys.executable, "-c", script], ReadySpec(line=r"ready on (?P<port>\d+)"), merge_stderr=True)
+    assert proc.ready == {"port": "4222"} and proc.stderr_path is None and os.listdir(private_tmp) == []
+    proc.stop()
+    assert "Server is ready" in proc.stderr_text() and "Server is ready" in proc.stderr_tail()
+    failing = "import sys; print('merged-last-words', file=sys.stderr); sys.exit(2)"
+    with pytest.raises(ProcessStartError, match="merged-last-words"):
+        start_server([sys.executable, "-c", failing], ReadySpec(line="never"), merge_stderr=True)
+
+
 def test_timeout_replaces_the_spec_deadline() -> None:
     with pytest.raises(ProcessStartError, match="within 0.2s"):
         start_server([sys.executable, "-c", "import signal; signal.pause()"], ReadySpec(timeout_s=60), timeout=0.2)
