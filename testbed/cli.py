@@ -27,6 +27,8 @@ examples:
   testbed up                               the whole stack, until Ctrl-C
   testbed lint capture.pb.gz dumps/        judge saved OTLP captures
   testbed watch --providers                live-check: point any app's OTLP exporter here
+  testbed schema scenario > scenario.json  JSON Schema for editors (docs/schemas.md)
+  testbed schema scenario --check          validate the shipped scenarios (or named files)
 
 exit status:
   0  success (every scenario passed; no regression)
@@ -107,6 +109,12 @@ def _selftest(args: argparse.Namespace) -> int:
     return selftest_main(list(args.args))
 
 
+def _schema(args: argparse.Namespace) -> int:
+    from testbed.schema.command import schema_main
+
+    return schema_main(args.kind, args.check)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="testbed",
@@ -171,6 +179,14 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--providers", action="store_true", help="also start the fake providers")
     add_arguments(watch)
     watch.set_defaults(func=_watch)
+    from testbed.schema.command import KINDS
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of a configuration file, or --check files against it",
+                            description="Kinds: " + "; ".join(f"{k}: {v.help}" for k, v in KINDS.items()))
+    schema.add_argument("kind", choices=sorted(KINDS), metavar="KIND", help=", ".join(KINDS))
+    schema.add_argument("--check", nargs="*", metavar="FILE", help="load each FILE (none: the shipped files of KIND) "
+                        "and print every error; exit 2 if any is invalid")
+    schema.set_defaults(func=_schema)
     selftest = sub.add_parser(
         "selftest", add_help=False,
         help="prove each check catches its seeded defect and passes on the clean gateway (see 'testbed selftest --help')",

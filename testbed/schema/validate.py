@@ -34,7 +34,7 @@ def validate(model: type[M], data: Any, file: str, *, path: str = "",
     try:
         return model.model_validate(data, context=dict(context or {}))
     except ValidationError as exc:
-        problems = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
+        problems = sorted(_causes(exc.errors(include_url=False)), key=lambda e: e["type"] != "extra_forbidden")
         lines = [_describe(model, data, problem, path) for problem in problems]
         first_path, first_detail = lines[0]
         first_path = first_path or "(top level)"
@@ -57,6 +57,14 @@ def load_file(model: type[M], file: str | Path, *, context: Mapping[str, Any] | 
         where = f"line {mark.line + 1}" if mark is not None else ""
         raise SchemaError(name, where, f"not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
     return validate(model, data if data is not None else {}, name, context=context)
+
+
+def _causes(problems: list[Any]) -> list[Any]:
+    """Drop a list's "too short" when its items have errors: pydantic counts only the valid ones."""
+    locs = [tuple(p["loc"]) for p in problems]
+    return [p for p in problems
+            if p["type"] != "too_short" or not any(len(o) > len(p["loc"]) and o[:len(p["loc"])] == tuple(p["loc"])
+                                                   for o in locs)]
 
 
 def _describe(model: type[BaseModel], data: Any, problem: Mapping[str, Any], base: str) -> tuple[str, str]:

@@ -4,7 +4,7 @@ and every message names the file, the key path and what was expected."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pytest
 from pydantic import Field, model_validator
@@ -143,3 +143,14 @@ def test_the_json_schema_forbids_unknown_keys_for_editors() -> None:
     schema = Top.model_json_schema()
     assert schema["additionalProperties"] is False
     assert schema["$defs"]["Entry"]["additionalProperties"] is False
+
+
+def test_a_list_with_a_bad_item_is_not_also_called_too_short() -> None:
+    class Needs(SchemaModel):
+        mix: Annotated[Items[Entry], Field(min_length=1)]
+
+    with pytest.raises(SchemaError) as info:
+        validate(Needs, {"mix": [{"modle": "m"}]}, "demo.yaml")
+    assert info.value.path == "mix[0].modle" and "at least one" not in str(info.value)
+    with pytest.raises(SchemaError, match=r"mix: expected at least one item, got 0"):
+        validate(Needs, {"mix": []}, "demo.yaml")

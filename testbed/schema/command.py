@@ -1,0 +1,200 @@
+"""``testbed schema KIND``: print the JSON Schema of a configuration file, or ``--check`` files.
+
+The schema is the one the loader validates with (``model_json_schema()`` of its model), so an
+editor that uses it flags what ``testbed run`` would refuse. ``--check`` runs the real loader on
+each file (the shipped ones when none are named), so cross-key rules (a fault starts before the
+load ends) are checked too, and prints every error, not only the first file's.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final
+
+from testbed.errors import ConfigError
+
+__all__ = ["KINDS", "check_files", "schema_of", "schema_main"]
+
+DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """One kind of configuration file: its schema, its loader and the files the project ships."""
+
+    help: str
+    schema: Callable[[], dict[str, Any]]
+    load: Callable[[Path], object]
+    shipped: Callable[[], list[Path]]
+
+
+def _scenario_schema() -> dict[str, Any]:
+    from testbed.runner.scenario_schema import ScenarioModel
+
+    return ScenarioModel.model_json_schema()
+
+
+def _load_scenario(path: Path) -> object:
+    from testbed.runner.scenario import load_scenario
+
+    return load_scenario(path)
+
+
+def _shipped_scenarios() -> list[Path]:
+    from testbed.shipped import shipped_dir
+
+    return sorted(shipped_dir("scenarios").glob("*.yaml"))
+
+
+def _profile_schema() -> dict[str, Any]:
+    from testbed.runner.profile_schema import ProfileModel
+
+    return ProfileModel.model_json_schema()
+
+
+def _load_profile(path: Path) -> object:
+    from testbed.runner.gateways import load_profile
+
+    return load_profile(path)
+
+
+def _shipped_profiles() -> list[Path]:
+    from testbed.shipped import shipped_dir
+
+    return sorted(shipped_dir("profiles").glob("*.yaml"))
+
+
+def _gateway_schema() -> dict[str, Any]:
+    from testbed.gateway.config_schema import json_schema
+
+    return json_schema()
+
+
+def _load_gateway(path: Path) -> object:
+    from testbed.gateway.config import load_config
+
+    return load_config(str(path), environ={})  # the placeholders' defaults, whatever this shell exports
+
+
+def _shipped_gateway() -> list[Path]:
+    return [Path(str(resources.files("testbed.gateway").joinpath("default_config.yaml")))]
+
+
+def _exporter_schema() -> dict[str, Any]:
+    from testbed.exporter.config_schema import ExporterConfigModel
+
+    return ExporterConfigModel.model_json_schema()
+
+
+def _load_exporter(path: Path) -> object:
+    from testbed.exporter.config import load_config
+
+    return load_config(str(path), {})
+
+
+def _shipped_exporter() -> list[Path]:
+    return [Path(str(resources.files("testbed.exporter").joinpath("default_config.yaml")))]
+
+
+def _behaviours_schema() -> dict[str, Any]:
+    from fake_providers.behaviours import BEHAVIOURS_MODEL
+
+    return BEHAVIOURS_MODEL.model_json_schema()
+
+
+def _load_behaviours(path: Path) -> object:
+    from fake_providers.settings import load_behaviours_file
+
+    return load_behaviours_file(path)
+
+
+def _rules_schema() -> dict[str, Any]:
+    from testbed.checks.rules import RULES_MODEL
+
+    return RULES_MODEL.model_json_schema()
+
+
+def _load_rules(path: Path) -> object:
+    from testbed.checks.rules import RULES_MODEL
+    from testbed.schema import load_file
+
+    return load_file(RULES_MODEL, path)
+
+
+def _shipped_rules() -> list[Path]:
+    return sorted(Path(str(p)) for p in resources.files("testbed.checks").joinpath("rules").iterdir()
+                  if p.name.endswith(".yaml"))
+
+
+def _suppressions_schema() -> dict[str, Any]:
+    from pydantic import TypeAdapter
+
+    from testbed.checks.suppress import SUPPRESSION_MODEL
+
+    return TypeAdapter(list[SUPPRESSION_MODEL]).json_schema()  # type: ignore[valid-type]
+
+
+def _load_suppressions(path: Path) -> object:
+    import yaml
+
+    from testbed.checks.suppress import parse_suppressions
+    from testbed.schema import SchemaError
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise SchemaError(str(path), "", f"cannot read the file ({exc})") from None
+    return parse_suppressions(data, "", str(path))
+
+
+KINDS: Final[dict[str, Kind]] = {
+    "scenario": Kind("a scenario file (scenarios/*.yaml)", _scenario_schema, _load_scenario, _shipped_scenarios),
+    "profile": Kind("a gateway profile (profiles/*.yaml)", _profile_schema, _load_profile, _shipped_profiles),
+    "gateway": Kind("the reference gateway's config", _gateway_schema, _load_gateway, _shipped_gateway),
+    "exporter": Kind("the reference exporter's config", _exporter_schema, _load_exporter, _shipped_exporter),
+    "behaviours": Kind("a fake-provider behaviours file", _behaviours_schema, _load_behaviours, list),
+    "rules": Kind("a convention's rules file (testbed/checks/rules/*.yaml)", _rules_schema, _load_rules,
+                  _shipped_rules),
+    "suppressions": Kind("a list of expected findings", _suppressions_schema, _load_suppressions, list),
+}
+
+
+def schema_of(kind: str) -> dict[str, Any]:
+    """The JSON Schema of ``kind``, marked with its dialect so editors need no setting."""
+    return {"$schema": DIALECT, **KINDS[kind].schema()}
+
+
+def check_files(kind: str, files: Sequence[str | Path]) -> list[str]:
+    """Load each file (the shipped ones of ``kind`` when none); one error message per bad file."""
+    spec = KINDS[kind]
+    paths = [Path(f) for f in files] or spec.shipped()
+    errors: list[str] = []
+    for path in paths:
+        try:
+            spec.load(path)
+        except ConfigError as exc:
+            errors.append(str(exc))
+    return errors
+
+
+def schema_main(kind: str, check: Sequence[str] | None = None) -> int:
+    """Print the schema (exit 0); with ``check`` (a list, maybe empty) load those files or the
+    shipped ones: exit 0 when all load, else 2 with every error printed."""
+    if check is None:
+        json.dump(schema_of(kind), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    count = len(check) or len(KINDS[kind].shipped())
+    if count == 0:
+        print(f"testbed schema: no shipped {kind} file; name the files to check", file=sys.stderr)
+        return 2
+    errors = check_files(kind, check)
+    for message in errors:
+        print(message, file=sys.stderr)
+    print(f"{kind}: {count - len(errors)} of {count} file(s) valid")
+    return 2 if errors else 0
