@@ -69,5 +69,6 @@ def test_the_p99_line_covers_the_last_bucket_and_reaches_the_end_of_the_axis() -
     assert chart is not None
     line = next(s for s in chart.shapes if s.tag == "polyline")
     xs = [float(p.split(",")[0]) for p in dict(line.attrs)["points"].split()]
-    axis_end = max(float(dict(s.attrs)["x"]) for s in chart.shapes if s.tag == "text" and re.fullmatch(r"[\d.]+s", s.text))
+    ticks = [s for s in chart.shapes if s.tag == "text" and re.fullmatch(r"[\d.]+s", s.text)]
+    axis_end = max(float(dict(s.attrs)["x"]) for s in ticks)
     assert max(xs) == axis_end
