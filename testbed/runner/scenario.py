@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from testbed.checks.evidence import LatencyBudget
-from testbed.checks.suppress import Suppression, parse_suppressions
-from testbed.errors import ConfigError
+from testbed.checks.suppress import Suppression
 from testbed.fault_catalogue import CATALOGUE, MODE_FAULTS
 from testbed.runner.scenario_schema import (
     MIN_BLOCKS, NAME_RE, MixEntryModel, ScenarioModel, StackModel, ThresholdsModel, WorkloadModel, blocks_of,
@@ -201,11 +200,6 @@ def parse_scenario(data: Any, file: str = "<scenario>") -> Scenario:
 
 
 def _scenario(m: ScenarioModel, file: str) -> Scenario:
-    try:
-        suppressions = parse_suppressions(list(m.expected_findings) if m.expected_findings is not None else None,
-                                          "expected_findings")
-    except ConfigError as exc:
-        raise ScenarioError(file, "", str(exc)) from None
     workload = _workload(m.workload)
     return Scenario(
         name=m.name, workload=workload, file=file, description=m.description, default=m.default, sets=m.sets,
@@ -217,7 +211,7 @@ def _scenario(m: ScenarioModel, file: str) -> Scenario:
                      for i, f in enumerate(m.faults)),
         checks=tuple(m.checks) if m.checks is not None else DEFAULT_CHECKS, thresholds=_thresholds(m.thresholds),
         transient_faults=m.transient_faults, permanent_drop_reasons=m.permanent_drop_reasons,
-        expected_findings=suppressions, fail_on=m.fail_on, drain_timeout_s=m.drain_timeout_s,
+        expected_findings=m.expected_findings, fail_on=m.fail_on, drain_timeout_s=m.drain_timeout_s,
     )
 
 
@@ -233,7 +227,7 @@ def _mix(m: MixEntryModel) -> MixEntry:
 
 def _stack(m: StackModel) -> StackSpec:
     return StackSpec(exclude_request_data=m.exclude_request_data, capture_content=m.capture_content,
-                     behaviours=tuple(dict(b) for b in m.behaviours),
+                     behaviours=tuple(rule.to_dict() for rule in m.behaviours),
                      exporter={k: dict(v) for k, v in m.exporter.items()},
                      nats_cluster=m.nats_cluster, gateways=m.gateways, exporters=m.exporters)
 

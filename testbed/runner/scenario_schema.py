@@ -15,7 +15,9 @@ from typing import Annotated, Any, Final, Literal, Union
 from pydantic import AfterValidator, Discriminator, Field, Tag, WithJsonSchema, create_model, model_validator
 from pydantic.json_schema import JsonSchemaValue
 
+from fake_providers.behaviours import BehaviourRule
 from testbed.checks.base import REGISTRY
+from testbed.checks.suppress import Suppression
 from testbed.fault_catalogue import CATALOGUE, MODES, PARAM_TYPES, SIGNALS, TARGETS, FaultKind
 from testbed.schema import Items, KeyPathError, SchemaModel
 
@@ -190,7 +192,8 @@ class StackModel(SchemaModel):
 
     exclude_request_data: bool = False
     capture_content: bool = True
-    behaviours: Items[dict[str, Any]] = ()
+    behaviours: Items[BehaviourRule] = ()
+    """Fake-provider behaviour rules (docs/fake_providers.md), checked here so a typo fails at load."""
     exporter: dict[str, dict[str, Any]] = {}
     nats_cluster: int = Field(0, ge=0, le=7)
     gateways: int = Field(1, ge=1, le=16)
@@ -239,7 +242,7 @@ class ScenarioModel(SchemaModel):
     thresholds: ThresholdsModel = ThresholdsModel()
     transient_faults: bool = True
     permanent_drop_reasons: Items[Text] = ()
-    expected_findings: Items[dict[str, Any]] | None = None
+    expected_findings: Items[Suppression] = ()
     fail_on: Literal["violation", "warning"] = "violation"
     drain_timeout_s: float = Field(30.0, gt=0)
 

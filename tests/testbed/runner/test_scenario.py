@@ -131,6 +131,10 @@ def test_the_comparator_path_joins_the_direct_path_LAT_04() -> None:
                      "LAT-07", id="budget-without-limit"),
         pytest.param(with_(stack={"behaviours": ["slow"]}), "stack.behaviours[0]", "mapping", id="behaviour-type"),
         pytest.param(with_(name="Has Spaces"), "name", "lowercase", id="bad-name"),
+        pytest.param(with_(stack={"behaviours": [{"model": "*", "latncy_ms": 5}]}), "stack.behaviours[0].latncy_ms",
+                     "did you mean 'latency_ms'?", id="behaviour-rule-typo"),
+        pytest.param(with_(expected_findings=[{"spec_id": "SEM-04", "reason": " "}]), "expected_findings[0].reason",
+                     "RUN-02", id="suppression-blank-reason"),
         pytest.param(["not", "a", "mapping"], "(top level)", "expected a mapping", id="top-level-list"),
     ],
 )
