@@ -151,8 +151,22 @@ class Publisher:
                 await self._pause(self._settings.linger_s)
             while len(self._in_flight) < self._settings.max_in_flight and not self._queue.empty():
                 self._in_flight.append(self._queue.get_nowait())
-            await asyncio.gather(*(self._handle_safely(p) for p in self._in_flight))
+            await asyncio.gather(*await self._start_each(self._in_flight))
             self._in_flight = []
+
+    async def _start_each(self, batch: list[Pending]) -> list[asyncio.Future[None]]:
+        """Start one publish per event, yielding to the loop after each (ISO-01, ISO-04).
+
+        Building and encoding an event is synchronous work. Started all at once, a full batch (a
+        backlog after the bus comes back) would run back to back without the loop polling its
+        sockets, and requests arriving meanwhile would wait for all of it; started one per loop
+        iteration, each waits for at most one event's work. The publishes still overlap, since each
+        awaits its ack after it is written."""
+        started: list[asyncio.Future[None]] = []
+        for pending in batch:
+            started.append(asyncio.ensure_future(self._handle_safely(pending)))
+            await asyncio.sleep(0)
+        return started
 
     async def _handle_safely(self, pending: Pending) -> None:
         try:

@@ -5,6 +5,7 @@ NATS is down and resumes without a restart once it is back, and counts ``stream_
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -175,3 +176,33 @@ async def test_stop_counts_what_could_not_be_published_as_shutdown() -> None:
     await publisher.stop(drain_timeout_s=0.1)
     assert dropped(metrics, "shutdown") == 4
     assert publisher.depth == 0
+
+
+async def test_a_backlog_is_built_one_event_per_loop_iteration_ISO_04() -> None:
+    """Requests share the loop with the drain task: between two turns of the loop (where sockets
+    are polled) at most one event may be built, so a backlog of 64 never holds a request up for
+    the work of all 64."""
+    metrics = GatewayMetrics()
+    publisher = Publisher(PublisherSettings(url="nats://127.0.0.1:1", max_in_flight=64, linger_s=0.0), metrics)
+    built: list[int] = []
+    per_turn: list[int] = []
+
+    def build() -> TraceEvent:
+        built.append(1)
+        return make_event()
+
+    def probe() -> None:  # a callback per loop turn, as socket reads would be
+        per_turn.append(len(built))
+        if len(built) < 64:
+            asyncio.get_running_loop().call_soon(probe)
+
+    for _ in range(64):
+        assert publisher.offer(Pending(build=build, spans=1))
+    asyncio.get_running_loop().call_soon(probe)
+    await publisher.start()
+    try:
+        await wait_until_async(lambda: len(built) == 64, 10, what="64 events built")
+    finally:
+        await publisher.stop(drain_timeout_s=0.1)
+    steps = [b - a for a, b in zip(per_turn, per_turn[1:])]
+    assert steps and max(steps) <= 1, f"events built between two loop turns: {max(steps)}"
