@@ -9,6 +9,7 @@ load ends) are checked too, and prints every error, not only the first file's.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -186,8 +187,11 @@ def schema_main(kind: str, check: Sequence[str] | None = None) -> int:
     """Print the schema (exit 0); with ``check`` (a list, maybe empty) load those files or the
     shipped ones: exit 0 when all load, else 2 with every error printed."""
     if check is None:
-        json.dump(schema_of(kind), sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        try:
+            sys.stdout.write(json.dumps(schema_of(kind), indent=2) + "\n")
+            sys.stdout.flush()
+        except BrokenPipeError:  # `testbed schema scenario | head`: the reader had enough
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     count = len(check) or len(KINDS[kind].shipped())
     if count == 0:
