@@ -228,7 +228,7 @@ def _mix(m: MixEntryModel) -> MixEntry:
 def _stack(m: StackModel) -> StackSpec:
     return StackSpec(exclude_request_data=m.exclude_request_data, capture_content=m.capture_content,
                      behaviours=tuple(rule.to_dict() for rule in m.behaviours),
-                     exporter={k: dict(v) for k, v in m.exporter.items()},
+                     exporter=m.exporter.model_dump(exclude_unset=True),
                      nats_cluster=m.nats_cluster, gateways=m.gateways, exporters=m.exporters)
 
 

@@ -18,6 +18,7 @@ from pydantic.json_schema import JsonSchemaValue
 from fake_providers.behaviours import BehaviourRule
 from testbed.checks.base import REGISTRY
 from testbed.checks.suppress import Suppression
+from testbed.exporter.config_schema import ExporterConfigModel
 from testbed.fault_catalogue import CATALOGUE, MODES, PARAM_TYPES, SIGNALS, TARGETS, FaultKind
 from testbed.schema import Items, KeyPathError, SchemaModel
 
@@ -194,7 +195,8 @@ class StackModel(SchemaModel):
     capture_content: bool = True
     behaviours: Items[BehaviourRule] = ()
     """Fake-provider behaviour rules (docs/fake_providers.md), checked here so a typo fails at load."""
-    exporter: dict[str, dict[str, Any]] = {}
+    exporter: ExporterConfigModel = ExporterConfigModel()
+    """Exporter configuration overrides, by section; the exporter's own schema, so a typo fails at load."""
     nats_cluster: int = Field(0, ge=0, le=7)
     gateways: int = Field(1, ge=1, le=16)
     exporters: int = Field(1, ge=1, le=16)

@@ -131,6 +131,8 @@ def test_the_comparator_path_joins_the_direct_path_LAT_04() -> None:
                      "LAT-07", id="budget-without-limit"),
         pytest.param(with_(stack={"behaviours": ["slow"]}), "stack.behaviours[0]", "mapping", id="behaviour-type"),
         pytest.param(with_(name="Has Spaces"), "name", "lowercase", id="bad-name"),
+        pytest.param(with_(stack={"exporter": {"retry": {"jiter": 0.1}}}), "stack.exporter.retry.jiter",
+                     "did you mean 'jitter'?", id="exporter-override-typo"),
         pytest.param(with_(stack={"behaviours": [{"model": "*", "latncy_ms": 5}]}), "stack.behaviours[0].latncy_ms",
                      "did you mean 'latency_ms'?", id="behaviour-rule-typo"),
         pytest.param(with_(expected_findings=[{"spec_id": "SEM-04", "reason": " "}]), "expected_findings[0].reason",
@@ -176,3 +178,9 @@ def test_arbitrary_documents_either_load_or_raise_a_scenario_error(doc: Any) -> 
             parse_scenario(candidate, "fuzz.yaml")
         except ScenarioError:
             pass
+
+
+def test_exporter_overrides_keep_only_the_keys_given() -> None:
+    sc = parse_scenario(with_(stack={"exporter": {"retry": {"max_backoff_s": 1}, "otlp": {"timeout_ms": 500}}}))
+    assert sc.stack.exporter == {"retry": {"max_backoff_s": 1.0}, "otlp": {"timeout_ms": 500}}
+    assert parse_scenario(BASE).stack.exporter == {}
