@@ -259,10 +259,12 @@ def start_server(
 
 
 def program_name(argv: Sequence[str]) -> str:
-    """What a message calls a child: the module of ``python -m module``, else the program's file
-    name (never the whole argv, which a gateway profile may have rendered a key into)."""
+    """What a message calls a child: the module of ``python -m module`` and its subcommand
+    (``testbed gateway``), else the program's file name; never the whole argv, which a gateway
+    profile may have rendered a key into."""
     if len(argv) >= 3 and argv[1] == "-m":
-        return argv[2]
+        sub = argv[3] if len(argv) > 3 and argv[3].isidentifier() else ""
+        return f"{argv[2]} {sub}".rstrip()
     return os.path.basename(argv[0]) if argv else "?"
 
 

@@ -131,6 +131,7 @@ def test_a_missing_program_is_a_start_error(private_tmp: Path) -> None:
 
 def test_the_error_names_the_module_never_the_whole_command_line() -> None:
     assert program_name(python_module_argv("fake_middleware", "--port", "0")) == "fake_middleware"
+    assert program_name(python_module_argv("testbed", "gateway", "--config", "c.yaml")) == "testbed gateway"
     assert program_name(["/opt/gw/bin/litellm", "--api-key", "sk-secret"]) == "litellm"
 
 
