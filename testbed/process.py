@@ -72,19 +72,21 @@ class StdoutLog:
         self._cond = threading.Condition()
 
     def pump(self, stream: IO[str]) -> None:
-        """Read ``stream`` to its end (on a daemon thread)."""
-        for line in stream:
+        """Read ``stream`` to its end (on a daemon thread); a waiter learns of the end however it came."""
+        try:
+            for line in stream:
+                with self._cond:
+                    self.lines.append(line)
+                    if len(self.lines) > MAX_KEPT_LINES:
+                        # Trim by half, so the copy is paid once per MAX_KEPT_LINES / 2 lines.
+                        cut = len(self.lines) - MAX_KEPT_LINES // 2
+                        del self.lines[:cut]
+                        self._dropped += cut
+                    self._cond.notify_all()
+        finally:
             with self._cond:
-                self.lines.append(line)
-                if len(self.lines) > MAX_KEPT_LINES:
-                    # Trim by half, so the copy is paid once per MAX_KEPT_LINES / 2 lines.
-                    cut = len(self.lines) - MAX_KEPT_LINES // 2
-                    del self.lines[:cut]
-                    self._dropped += cut
+                self._ended = True
                 self._cond.notify_all()
-        with self._cond:
-            self._ended = True
-            self._cond.notify_all()
 
     def wait_for(self, match: Callable[[str], T | None], timeout: float, *, after: int = 0,
                  what: str = "a matching line") -> tuple[T, int]:
@@ -237,7 +239,7 @@ def start_server(
     try:
         popen = subprocess.Popen(
             list(argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT if err is None else err,
-            stdin=subprocess.DEVNULL, text=True, env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
+            stdin=subprocess.DEVNULL, text=True, errors="replace", env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
             cwd=cwd, start_new_session=True,
         )
     except OSError as exc:

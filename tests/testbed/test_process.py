@@ -147,6 +147,14 @@ def test_later_lines_are_awaited_in_order_and_the_end_of_output_ends_the_wait() 
     assert proc.popen.wait(30) == 0 and proc.stop() == 0
 
 
+def test_bytes_that_are_not_utf8_do_not_stop_the_reading_of_stdout() -> None:
+    script = ("import json, signal, sys; sys.stdout.buffer.write(b'\\xff\\xfe junk\\n'); "
+              "print(json.dumps({'event': 'ready', 'url': 'u'}), flush=True); signal.pause()")
+    proc = start_server([sys.executable, "-c", script], timeout=10)
+    assert proc.url == "u" and "junk" in proc.lines[0]
+    proc.stop()
+
+
 def test_a_json_event_is_awaited_by_its_name_and_fields() -> None:
     script = ("import json; print(json.dumps({'event': 'ready', 'url': 'u'}), flush=True); "
               "[print(json.dumps({'event': 'restarted', 'part': p}), flush=True) for p in ('exporter', 'gateway')]; "
