@@ -23,6 +23,8 @@ from fake_middleware.faults.slow_body import SlowBody
 from fake_middleware.faults.status import Status
 from fake_middleware.faults.throttle import Throttle
 from testbed.fault_catalogue import CATALOGUE, COMMON_FIELDS, MATCH_KEYS
+from testbed.fault_schema import check_params
+from testbed.schema import SchemaError
 
 # Each class names its kind once (``Latency.kind``); the SPEC id and parameters are the catalogue's.
 KINDS: Final[dict[str, type[BaseFault]]] = {
@@ -59,9 +61,13 @@ def spec_from_dict(doc: Mapping[str, Any], default_name: str) -> FaultSpec:
         raise FaultSpecError("params: expected an object")
     params = dict(doc.get("params") or {})
     params.update({k: v for k, v in doc.items() if k not in _COMMON})
-    # Kind, match keys and parameters are judged by the catalogue, in the words scenario loading uses.
+    # Kind, match keys and parameter names and types are judged as scenario loading judges them.
     if problem := CATALOGUE[kind].problem("ingest", match, params):
         raise FaultSpecError(f"{problem[0]}: {problem[1]}")
+    try:
+        check_params(kind, "ingest", params, path=kind)
+    except SchemaError as exc:
+        raise FaultSpecError(str(exc)) from None
     return FaultSpec(name=name, kind=kind, probability=float(probability), times=times, match=dict(match), params=params)
 
 

@@ -19,7 +19,8 @@ from fake_providers.behaviours import BehaviourRule
 from testbed.checks.base import REGISTRY
 from testbed.checks.suppress import Suppression
 from testbed.exporter.config_schema import ExporterConfigModel
-from testbed.fault_catalogue import CATALOGUE, MODES, PARAM_TYPES, SIGNALS, TARGETS, FaultKind
+from testbed.fault_catalogue import CATALOGUE, MODES, TARGETS, FaultKind
+from testbed.fault_schema import param_fields
 from testbed.schema import Items, KeyPathError, SchemaModel
 
 __all__ = ["FaultModel", "MIN_BLOCKS", "NAME_RE", "ScenarioModel", "blocks_of"]
@@ -40,18 +41,8 @@ def _name(value: str) -> str:
     return value
 
 
-def _non_negative(value: Any) -> Any:
-    # A parameter keeps its YAML type (503 stays an int) since the fakes echo some of them back.
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ValueError(f"expected a number >= 0, got {value!r}")
-    return value
-
-
 Text = Annotated[str, Field(min_length=1)]
 Name = Annotated[str, AfterValidator(_name), WithJsonSchema({"type": "string", "pattern": NAME_RE.pattern})]
-NonNegative = Annotated[Any, AfterValidator(_non_negative), WithJsonSchema({"type": "number", "minimum": 0})]
-_PARAM_TYPES: Final[dict[str, Any]] = {"number": NonNegative, "int": Annotated[int, Field(ge=0)], "bool": bool,
-                                       "str": str, "any": Any}
 
 
 class MixEntryModel(SchemaModel):
@@ -150,20 +141,12 @@ class _FaultBase(SchemaModel):
         return {**inline, **(nested.model_dump(exclude_unset=True) if nested is not None else {})}
 
 
-def _param_fields(kind: FaultKind) -> dict[str, Any]:
-    fields: dict[str, Any] = {}
-    for name in sorted(kind.params):
-        tp = Literal[tuple(sorted(SIGNALS))] if name == "signal" else _PARAM_TYPES[PARAM_TYPES[name]]
-        fields[name] = (tp | None, None)
-    return fields
-
-
 def _fault_model(kind: FaultKind) -> type[_FaultBase]:
     title = "".join(part.title() for part in kind.kind.split("_"))
-    params = create_model(f"{title}Params", __base__=SchemaModel, **_param_fields(kind))
+    params = create_model(f"{title}Params", __base__=SchemaModel, **param_fields(kind.params))
     return create_model(f"{title}Fault", __base__=_FaultBase, __doc__=f"{kind.spec_id}: the {kind.kind} fault.",
                         kind=(Literal[kind.kind], ...), params_=(params | None, Field(None, alias="params")),
-                        **_param_fields(kind))
+                        **param_fields(kind.params))
 
 
 class _UnknownKindFault(SchemaModel, extra="allow"):

@@ -106,3 +106,15 @@ def test_scenario_loading_refuses_what_the_target_would_drop(fault: dict[str, An
     scenario = {"name": "demo", "workload": {"rate_per_s": 5, "duration_s": 1}, "faults": [fault]}
     with pytest.raises(ScenarioError, match=re.escape(path)):
         parse_scenario(scenario, "demo.yaml")
+
+
+@pytest.mark.parametrize(("param", "value"), [("latency_ms", -1), ("latency_ms", "slow"), ("seed", 1.5)])
+def test_a_bad_value_reads_the_same_from_the_ingest_and_from_scenario_loading(param: str, value: Any) -> None:
+    with pytest.raises(FaultSpecError) as ingest:
+        spec_from_dict({"kind": "latency", param: value}, "f")
+    scenario = {"name": "demo", "workload": {"rate_per_s": 5, "duration_s": 1},
+                "faults": [{"target": "ingest", "kind": "latency", param: value}]}
+    with pytest.raises(ScenarioError) as loading:
+        parse_scenario(scenario, "demo.yaml")
+    detail = str(ingest.value).split(": ", 1)[1]
+    assert str(ingest.value).startswith(f"latency.{param}: ") and loading.value.detail == detail
