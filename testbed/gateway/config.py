@@ -23,7 +23,7 @@ import yaml
 
 from testbed.errors import ConfigError
 from testbed.gateway.config_schema import (
-    DEFAULT_BUS_URL, DEFAULT_QUEUE_SIZE, PROVIDER_FORMATS, GatewayConfigModel, TargetModel,
+    DEFAULT_BUS_URL, DEFAULT_QUEUE_SIZE, GatewayConfigModel, TargetModel,
 )
 from testbed.gateway.defects import gateway_defects
 from testbed.schema import SchemaError, validate
