@@ -1,4 +1,4 @@
-"""CPU priority for the load generator's sending thread (LAT-03).
+"""CPU priority: the load generator's sending thread raised (LAT-03), the stack's background parts lowered.
 
 On a machine with fewer cores than processes (the whole stack on a 2-core CI runner), the
 sending thread's timer fires on time but the thread then waits for a core behind the gateway, the
@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+import shutil
+from collections.abc import Iterator, Sequence
 from typing import Final, Literal
 
 Raised = Literal["realtime", "nice", "none"]
+BACKGROUND_NICE: Final = 10
+"""Nice value of the stack's background parts (exporters, the ingest, nats-server), see :func:`lowered`."""
 LOAD_NICE_DELTA: Final = -10
 """The fallback: enough to win a core on wake-up more often than not against nice-0 parts."""
 
@@ -44,6 +47,21 @@ def _realtime() -> bool:
 def _normal(reset_on_fork: bool = False) -> None:
     with contextlib.suppress(OSError, AttributeError):
         os.sched_setscheduler(0, os.SCHED_OTHER | (_RESET_ON_FORK if reset_on_fork else 0), os.sched_param(0))
+
+
+def lowered(argv: Sequence[str], nice: int) -> list[str]:
+    """``argv`` run ``nice`` levels below the caller (ISO-01..04).
+
+    In a deployment the exporter, the bus and the observability backend run on other machines than
+    the gateway; on one 2-core machine they share its cores, and their bursts of work (a batch
+    encoded, a backlog sent after an outage) take a core from the request path for milliseconds
+    at a time. Started through ``nice``, they still get every idle cycle but give way when a
+    request needs the core, which is what separate machines would give. Applied to the whole
+    process from its first instruction (threads included, a Go runtime's too), and the launcher
+    keeps the usual spawn path. Without ``nice`` on PATH, or with ``nice`` 0, argv is unchanged.
+    """
+    program = shutil.which("nice") if nice > 0 else None
+    return [program, "-n", str(nice), *argv] if program else list(argv)
 
 
 @contextlib.contextmanager

@@ -56,6 +56,8 @@ class NatsServer:
     monitor: bool = False
     """Serve the HTTP monitoring endpoints (``/jsz``: the JetStream meta leader) on a free port."""
     monitor_port: int = 0
+    nice: int = 0
+    """Run this many nice levels below the caller (``testbed.priority.lowered``): a background part."""
     _proc: ServerProcess | None = field(default=None, repr=False)
     _owns_store: bool = field(default=False, repr=False)
 
@@ -94,7 +96,8 @@ class NatsServer:
                      "--cluster_name", self.cluster_name or "testbed"]
             if self.routes:
                 argv += ["--routes", ",".join(self.routes)]
-        self._proc = start_server(argv, ReadySpec(line=re.escape(_READY_TEXT), timeout_s=timeout), merge_stderr=True)
+        self._proc = start_server(argv, ReadySpec(line=re.escape(_READY_TEXT), timeout_s=timeout), merge_stderr=True,
+                                  nice=self.nice)
         # Both lines come before the ready line, so they are in the log by now.
         for line in self._proc.lines:
             if listen := _LISTEN_RE.search(line):

@@ -48,3 +48,22 @@ def test_the_nice_fallback_raises_restores_and_leaves_children_unraised() -> Non
     assert how in ("nice", "none")
     assert inside[1] == (max(-20, before[1] - 5) if how == "nice" else before[1])
     assert child == (os.SCHED_OTHER, max(before[1], 0))
+
+
+def test_a_background_part_runs_below_its_parent() -> None:
+    """ISO-01..04: the stack's background parts start niced, threads and all, from their first
+    instruction; the launcher's argv stays the program's own (for messages and ``ps``)."""
+    from testbed.priority import lowered
+    from testbed.process import start_server
+
+    assert lowered(["prog", "x"], 0) == ["prog", "x"]
+    script = "import json, os; print(json.dumps({'event': 'ready', 'nice': os.nice(0)}), flush=True); import signal; signal.pause()"
+    proc = start_server([sys.executable, "-c", script], nice=7)
+    try:
+        assert proc.ready["nice"] == min(19, os.nice(0) + 7)
+        assert proc.argv[0] == sys.executable
+    finally:
+        proc.stop()
+    with subprocess.Popen(lowered([sys.executable, "-c", "import os; print(os.nice(0))"], 3),
+                          stdout=subprocess.PIPE, text=True) as child:
+        assert int(child.communicate()[0]) == min(19, os.nice(0) + 3)
