@@ -16,8 +16,8 @@ from dataclasses import replace
 from typing import Any
 
 import aiohttp
-from prometheus_client.parser import text_string_to_metric_families
 
+from testbed import counters
 from testbed.checks.result import CheckResult
 from testbed.checks.evidence import Canary, CanaryHit, Counters, IngestRequest, JournalEntry, SpanView, span_from_json
 from fake_middleware.canary import base64_forms
@@ -128,15 +128,8 @@ def bus_hits(messages: Iterable[tuple[int, bytes]], needles: Mapping[bytes, str]
 
 
 def parse_counters(pages: Iterable[str]) -> Counters:
-    """Prometheus text pages -> samples keyed ``name{label="value",...}`` (labels sorted)."""
-    values: dict[str, float] = {}
-    for text in pages:
-        for family in text_string_to_metric_families(text):
-            for s in family.samples:
-                labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
-                key = f"{s.name}{{{labels}}}" if labels else s.name
-                values[key] = values.get(key, 0.0) + s.value
-    return Counters(values)
+    """Prometheus text pages -> samples typed by (name, labels), the hops' instances summed."""
+    return Counters(counters.parse_pages(pages))
 
 
 def journal_gate(results: Iterable[CheckResult], dropped: int) -> list[CheckResult]:

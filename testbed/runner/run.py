@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 
+from testbed import counters
 from testbed.checks import Evidence, run_checks, verdict
 from testbed.checks.correlate import gateway_entries, genai_call_spans, pair
 from testbed.checks.evidence import Budgets, Counters, ScenarioSettings
@@ -164,7 +165,7 @@ async def _counters(http: aiohttp.ClientSession, sess: RunSession) -> PerSource:
         out[url] = dict(collect.parse_counters(pages).values)
     if sess.gut.is_reference:
         pending = await bus_inspect.pending_events(sess.stack.nats_url)
-        out["nats"] = {"testbed_bus_pending_events": pending or 0.0}
+        out["nats"] = {counters.BUS_PENDING_EVENTS: pending or 0.0}
     return out
 
 
@@ -232,13 +233,10 @@ async def _drain(http: aiohttp.ClientSession, sess: RunSession, sc: Scenario, ex
             spans = [collect.span_view(d) for d in await collect.read_spans(http, sess.middleware_url)]
             return len(genai_call_spans(spans)) >= upstream
         c = Counters(_delta(await _counters(http, sess), before))
-        ingested = c.total("fake_middleware_spans_accepted_total")
-        dropped = sum(c.total(n) for n in ("testbed_gateway_spans_dropped_total",
-                                           "testbed_exporter_spans_dropped_total",
-                                           "fake_middleware_spans_rejected_total"))
-        queued = sum(c.total(n) for n in ("testbed_exporter_spans_queued", "testbed_exporter_genai_measurements_pending",
-                                          "testbed_gateway_event_queue_depth",
-                                          "testbed_bus_pending_events"))
+        ingested = c.total(counters.INGEST_SPANS_ACCEPTED)
+        dropped = sum(c.total(n) for n in (*counters.SPAN_DROPS, counters.INGEST_SPANS_REJECTED))
+        queued = sum(c.total(n) for n in (counters.EXPORTER_SPANS_QUEUED, counters.EXPORTER_MEASUREMENTS_PENDING,
+                                          *counters.EVENTS_QUEUED))
         return ingested + dropped >= expected and queued == 0
 
     try:
