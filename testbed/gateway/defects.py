@@ -13,7 +13,7 @@ switch                         what breaks                                      
 =============================  =====================================================  =============
 leak_content_when_excluded     content captured and published although excluded        redaction
 publish_in_request_path        the response waits on a synchronous OTLP export         isolation
-stall_request_path             the response waits 5 ms on a blocking call              latency
+stall_request_path             each response waits 5 ms before it is written           latency
 drop_stream_usage              streamed attempts lose their usage                      streaming
 end_span_at_headers            streamed attempts end at the first chunk                streaming
 wrong_usage                    output tokens off by one                                semconv-values
@@ -100,7 +100,7 @@ DEFECTS_ENV: Final = "TESTBED_GATEWAY_DEFECTS"
 """Comma-separated gateway defect names, merged with the config's ``defects`` list. Default: none."""
 
 STALL_S: Final = 0.005
-"""The blocking call of ``stall_request_path``: more than twice the shipped 2 ms p99 overhead budget."""
+"""The wait of ``stall_request_path`` before each response: more than twice the shipped 2 ms p99 overhead budget."""
 
 
 def gateway_defects(config_value: Any, environ: Mapping[str, str]) -> frozenset[str]:

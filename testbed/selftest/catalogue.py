@@ -71,7 +71,7 @@ CATALOGUE: Final[tuple[Defect, ...]] = (
     Defect("publish_in_request_path", "gateway", "isolation", ("ISO-01", "ISO-02"), "isolation",
            "each response waits on a synchronous OTLP export, so ingest trouble slows inference"),
     Defect("stall_request_path", "gateway", "latency", ("LAT-07",), "latency-p99",
-           "each response waits 5 ms on a blocking call, more than twice the declared 2 ms p99 overhead budget"),
+           "each response waits 5 ms before it is written, more than twice the declared 2 ms p99 overhead budget"),
     Defect("raw_header_text", "gateway", "hostile", ("GW-01", "LOSS-01"), "hostile-input",
            "undecodable header bytes reach the bus as lone surrogates, so their SERVER spans cannot be encoded"),
     Defect("resend_exported_batch", "exporter", "duplicates", ("OTLP-05",), "otlp-down-long",
