@@ -1,4 +1,4 @@
-"""TraceEvent -> span records (profile ``genai-1.41``, SPEC sections 2 and 3). Pure.
+"""TraceEvent -> span records (convention ``genai-1.41``, SPEC sections 2 and 3). Pure.
 
 One inbound request gives one SERVER span and one CLIENT span per upstream attempt:
 

@@ -2,7 +2,7 @@
 
 The gateway already publishes excluded events with null content. If one arrives carrying content
 anyway, the exporter removes every attribute SPEC section 4 lists as content, whatever its
-convention profile, and the status description (it may hold provider error text). The kept
+convention, and the status description (it may hold provider error text). The kept
 fields (operation, provider, models, ids, finish reasons, usage, parameters other than stop
 sequences, ``error.type``, HTTP status, timings, resource, trace ids) are untouched.
 """

@@ -9,13 +9,15 @@ from typing import Annotated, Final, Literal
 
 from pydantic import Field, model_validator
 
+from testbed.checks.rules import conventions
 from testbed.checks.suppress import Suppression
 from testbed.schema import Items, KeyPathError, SchemaModel
 
 __all__ = ["CONVENTIONS", "KNOWN_KNOBS", "ProfileModel"]
 
 KNOWN_KNOBS: Final = frozenset(("exclude_request_data", "capture_content"))
-CONVENTIONS: Final = frozenset(("genai-1.41", "legacy", "openinference"))
+CONVENTIONS: Final = frozenset(conventions())
+"""The shipped conventions (``testbed/checks/rules/*.yaml``): one list, read from the files."""
 
 Text = Annotated[str, Field(min_length=1)]
 
