@@ -122,7 +122,8 @@ def measure_mode(stack: Stack, proxy_url: str, pids: dict[str, int], args: argpa
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    stack = Stack.start(StackSettings(), log=None)
+    # The background parts are measured here, not judged against the request path: equal shares.
+    stack = Stack.start(StackSettings(background="none"), log=None)
     proxy = None
     try:
         assert stack.providers is not None and stack.nats is not None and stack.nats.pid is not None

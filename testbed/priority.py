@@ -25,8 +25,11 @@ from collections.abc import Iterator, Sequence
 from typing import Final, Literal
 
 Raised = Literal["realtime", "nice", "none"]
-BACKGROUND_NICE: Final = 10
-"""Nice value of the stack's background parts (exporters, the ingest, nats-server), see :func:`lowered`."""
+Background = Literal["idle", "nice", "none"]
+BACKGROUND: Final[Background] = "idle"
+"""How the stack's background parts (exporters, the ingest, nats-server) run, see :func:`lowered`."""
+BACKGROUND_NICE: Final = 19
+"""The ``nice`` fallback where ``chrt`` is missing, and the ``nice`` choice."""
 LOAD_NICE_DELTA: Final = -10
 """The fallback: enough to win a core on wake-up more often than not against nice-0 parts."""
 
@@ -49,19 +52,25 @@ def _normal(reset_on_fork: bool = False) -> None:
         os.sched_setscheduler(0, os.SCHED_OTHER | (_RESET_ON_FORK if reset_on_fork else 0), os.sched_param(0))
 
 
-def lowered(argv: Sequence[str], nice: int) -> list[str]:
-    """``argv`` run ``nice`` levels below the caller (ISO-01..04).
+def lowered(argv: Sequence[str], how: Background) -> list[str]:
+    """``argv`` run below the request path (ISO-01..04): ``idle``, ``nice`` or ``none`` (unchanged).
 
     In a deployment the exporter, the bus and the observability backend run on other machines than
     the gateway; on one 2-core machine they share its cores, and their bursts of work (a batch
     encoded, a backlog sent after an outage) take a core from the request path for milliseconds
-    at a time. Started through ``nice``, they still get every idle cycle but give way when a
-    request needs the core, which is what separate machines would give. Applied to the whole
-    process from its first instruction (threads included, a Go runtime's too), and the launcher
-    keeps the usual spawn path. Without ``nice`` on PATH, or with ``nice`` 0, argv is unchanged.
+    at a time. ``idle`` starts them in Linux's ``SCHED_IDLE`` class (``chrt --idle 0``): they get
+    every idle cycle, and a waking request-path process takes the core from them at once. ``nice``
+    (also the fallback without ``chrt``) lowers them by 19 nice levels, which gives way less
+    promptly. Either applies to the whole process from its first instruction, threads included (a
+    Go runtime's too), and the launcher keeps its usual spawn path. A part in the idle class gets
+    almost nothing while the request path keeps both cores busy: benchmarks of the background
+    parts' own throughput use ``none``.
     """
-    program = shutil.which("nice") if nice > 0 else None
-    return [program, "-n", str(nice), *argv] if program else list(argv)
+    chrt = shutil.which("chrt") if how == "idle" else None
+    if chrt:
+        return [chrt, "--idle", "0", *argv]
+    program = shutil.which("nice") if how != "none" else None
+    return [program, "-n", str(BACKGROUND_NICE), *argv] if program else list(argv)
 
 
 @contextlib.contextmanager

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Final, TypeVar
 
 from testbed.errors import ProcessStartError, WaitTimeout
-from testbed.priority import lowered
+from testbed.priority import Background, lowered
 from testbed.waiting import wait_until
 
 T = TypeVar("T")
@@ -232,16 +232,16 @@ def start_server(
     env: dict[str, str] | None = None,
     cwd: str | None = None,
     merge_stderr: bool = False,
-    nice: int = 0,
+    background: Background = "none",
 ) -> ServerProcess:
     """Start ``argv`` and return once it is ready by ``ready`` (``timeout`` replaces its deadline);
-    ProcessStartError otherwise, naming the program and showing its stderr tail. ``nice`` > 0 runs
-    it that many levels below the caller (``testbed.priority.lowered``)."""
+    ProcessStartError otherwise, naming the program and showing its stderr tail. ``background``
+    other than ``none`` runs it below the request path (``testbed.priority.lowered``)."""
     name = program_name(argv)
     err = None if merge_stderr else tempfile.NamedTemporaryFile(prefix="testbed-stderr-", suffix=".log", delete=False)
     try:
         popen = subprocess.Popen(
-            lowered(argv, nice), stdout=subprocess.PIPE, stderr=subprocess.STDOUT if err is None else err,
+            lowered(argv, background), stdout=subprocess.PIPE, stderr=subprocess.STDOUT if err is None else err,
             stdin=subprocess.DEVNULL, text=True, errors="replace", env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
             cwd=cwd, start_new_session=True,
         )

@@ -23,6 +23,7 @@ from typing import Any
 from testbed.bus.client import BusSettings, connect, ensure_stream
 from testbed.bus.server import NatsServer
 from testbed.errors import WaitTimeout
+from testbed.priority import Background
 from testbed.waiting import wait_until, wait_until_async
 
 
@@ -61,8 +62,8 @@ class NatsCluster:
     size: int = 3
     host: str = "127.0.0.1"
     name: str = "testbed"
-    nice: int = 0
-    """Nice value of every node (``testbed.priority.lowered``)."""
+    background: Background = "none"
+    """How every node runs (``testbed.priority.lowered``)."""
     nodes: list[NatsServer] = field(default_factory=list)
 
     @property
@@ -81,7 +82,7 @@ class NatsCluster:
                 routes = tuple(f"nats://{self.host}:{p}" for j, p in enumerate(ports) if j != i)
                 self.nodes.append(NatsServer(
                     host=self.host, store_dir=str(self.workdir / f"node-{i + 1}"), name=f"{self.name}-n{i + 1}",
-                    cluster_name=self.name, cluster_port=port, routes=routes, monitor=True, nice=self.nice))
+                    cluster_name=self.name, cluster_port=port, routes=routes, monitor=True, background=self.background))
         for node in self.nodes:
             node.start(timeout)
         self.wait_meta_leader(timeout)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from testbed.errors import ProcessStartError
+from testbed.priority import Background
 from testbed.process import ReadySpec, ServerProcess, start_server
 
 _LISTEN_RE = re.compile(r"Listening for client connections on ([^\s]+):(\d+)")
@@ -56,8 +57,8 @@ class NatsServer:
     monitor: bool = False
     """Serve the HTTP monitoring endpoints (``/jsz``: the JetStream meta leader) on a free port."""
     monitor_port: int = 0
-    nice: int = 0
-    """Run this many nice levels below the caller (``testbed.priority.lowered``): a background part."""
+    background: Background = "none"
+    """Run below the request path (``testbed.priority.lowered``): a background part."""
     _proc: ServerProcess | None = field(default=None, repr=False)
     _owns_store: bool = field(default=False, repr=False)
 
@@ -97,7 +98,7 @@ class NatsServer:
             if self.routes:
                 argv += ["--routes", ",".join(self.routes)]
         self._proc = start_server(argv, ReadySpec(line=re.escape(_READY_TEXT), timeout_s=timeout), merge_stderr=True,
-                                  nice=self.nice)
+                                  background=self.background)
         # Both lines come before the ready line, so they are in the log by now.
         for line in self._proc.lines:
             if listen := _LISTEN_RE.search(line):

@@ -299,7 +299,7 @@ async def _run(sc: Scenario, sess: RunSession, run_id: str, http: aiohttp.Client
     out.pairing = pair(evidence).summary()
     out.topology = await collect.get_json(http, f"{sess.middleware_url}/api/v1/topology")
     out.settings = {**_settings_json(sc, sess, drained), "sender_priority": load.priority,  # LAT-03
-                    "background_nice": sess.stack.settings.background_nice}
+                    "background": sess.stack.settings.background}
     out.evidence_counts = {"spans": len(evidence.spans), "journal": len(evidence.journal),
                            "client": len(evidence.client), "ingest_requests": len(evidence.ingest),
                            "canaries": len(evidence.canaries), "hits": len(evidence.hits), "expected_spans": expected}

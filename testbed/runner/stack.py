@@ -38,7 +38,7 @@ import yaml
 from testbed.admin_key import ADMIN_HEADER, is_loopback
 from testbed.bus import BusSettings, NatsCluster, NatsServer, ensure_replicated_stream
 from testbed.errors import ProcessStartError
-from testbed.priority import BACKGROUND_NICE
+from testbed.priority import BACKGROUND, Background
 from testbed.process import ServerProcess, python_module_argv, start_server
 from testbed.runner.configs import default_gateway_config_path, exporter_config, gateway_env
 from testbed.runner.supervisor import Log, Supervisor
@@ -84,9 +84,9 @@ class StackSettings:
     """Reference gateway processes; the runner spreads requests over them round-robin."""
     exporters: int = 1
     """Exporter processes on the one durable consumer."""
-    background_nice: int = BACKGROUND_NICE
-    """Nice value of the parts a deployment runs on other machines than the gateway: exporters, the
-    ingest and nats-server (``testbed.priority.lowered``); 0 lets them share the cores equally."""
+    background: Background = BACKGROUND
+    """How the parts a deployment runs on other machines than the gateway run here: exporters, the
+    ingest and nats-server (``testbed.priority.lowered``); ``none`` lets them share the cores equally."""
 
 
 _PART_RE = re.compile(r"^(gateway|exporter)(?:-(\d+))?$")
@@ -169,7 +169,7 @@ class Stack:
         if s.nats_url is None and s.nats_cluster > 1:
             self._start_cluster()
         elif s.nats_url is None:
-            self.nats = NatsServer(store_dir=str(self.workdir / "nats"), nice=s.background_nice)
+            self.nats = NatsServer(store_dir=str(self.workdir / "nats"), background=s.background)
             self.nats.start()
         fp_args = ["--host", s.host, "--port", "0"]
         if s.behaviours_file:
@@ -182,7 +182,7 @@ class Stack:
             python_module_argv("fake_middleware", "--host", s.host, "--port", "0", "--admin-port", "0"),
             timeout=s.start_timeout_s,
             env={"FAKE_MIDDLEWARE_API_KEYS": s.middleware_api_key, "FAKE_MIDDLEWARE_ADMIN_KEY": admin},
-            nice=s.background_nice,
+            background=s.background,
         )
         for index in range(max(s.exporters, 1)):
             self.start_exporter(index=index)
@@ -193,7 +193,7 @@ class Stack:
     def _start_cluster(self) -> None:
         """Three routed nodes, then the stream with one replica per node, every replica current."""
         s = self.settings
-        self.cluster = NatsCluster(self.workdir / "nats", size=s.nats_cluster, host=HOST, nice=s.background_nice)
+        self.cluster = NatsCluster(self.workdir / "nats", size=s.nats_cluster, host=HOST, background=s.background)
         self.cluster.start(s.start_timeout_s)
         bus = BusSettings(url=self.cluster.urls, replicas=s.nats_cluster)
         asyncio.run(ensure_replicated_stream(self.cluster.urls, bus, s.start_timeout_s))
@@ -251,7 +251,7 @@ class Stack:
         # Not under the lock while it starts: several exporters may start at once (a scale-out).
         proc = start_server(
             [sys.executable, "-m", "testbed", "exporter", "--config", path], timeout=self.settings.start_timeout_s,
-            nice=self.settings.background_nice,
+            background=self.settings.background,
         )
         with self._lock:
             self._set("exporter", index, proc)
