@@ -70,7 +70,7 @@ CATALOGUE: Final[tuple[Defect, ...]] = (
            "host.name is removed from every span's resource, so spans cannot be found by host"),
     Defect("publish_in_request_path", "gateway", "isolation", ("ISO-01", "ISO-02"), "isolation",
            "each response waits on a synchronous OTLP export, so ingest trouble slows inference"),
-    Defect("stall_request_path", "gateway", "latency", ("LAT-07",), "latency-p99",
+    Defect("stall_request_path", "gateway", "latency", ("LAT-07",), "latency-budget-250rps",
            "each response waits 5 ms before it is written, more than twice the declared 2 ms p99 overhead budget"),
     Defect("raw_header_text", "gateway", "hostile", ("GW-01", "LOSS-01"), "hostile-input",
            "undecodable header bytes reach the bus as lone surrogates, so their SERVER spans cannot be encoded"),

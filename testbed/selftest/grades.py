@@ -50,7 +50,7 @@ LADDERS: Final[tuple[Ladder, ...]] = (
     Ladder("loss", "lose_spans_on_retry", "otlp-5xx-burst", ("1/100", "1/1000", "1/5000"),
            rate_per_s=100, unit="span", target="1/5000"),
     Ladder("semconv-values", "wrong_usage", "baseline", ("1/10", "1/100"), rate_per_s=50, target="1/100"),
-    Ladder("latency", "stall_request_path", "latency-p99", ("50ms", "5ms", "2ms"), target="5ms"),
+    Ladder("latency", "stall_request_path", "latency-budget-250rps", ("50ms", "5ms", "2ms"), target="5ms"),
     Ladder("isolation", "publish_in_request_path", "isolation", ("50ms", "5ms", "1ms"), target="5ms"),
 )
 

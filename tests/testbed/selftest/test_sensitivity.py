@@ -57,7 +57,7 @@ def test_a_rare_grade_lengthens_the_run_at_the_ladders_rate_and_a_coarse_one_kee
     assert (rare.workload.rate_per_s, rare.workload.duration_s) == (100, 20.0)
     coarse = sized(sc, LADDER, parse_grade("1/10"))
     assert (coarse.workload.rate_per_s, coarse.workload.duration_s) == (100, 2.0)
-    stall = Ladder("latency", "stall_request_path", "latency-p99", ("50ms", "5ms"))
+    stall = Ladder("latency", "stall_request_path", "latency-budget-250rps", ("50ms", "5ms"))
     assert sized(sc, stall, parse_grade("5ms")) is sc
 
 
