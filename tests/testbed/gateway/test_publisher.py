@@ -181,7 +181,7 @@ async def test_stop_counts_what_could_not_be_published_as_shutdown() -> None:
 async def test_a_backlog_is_built_one_event_per_loop_iteration_ISO_04() -> None:
     """Requests share the loop with the drain task: between two turns of the loop (where sockets
     are polled) at most one event may be built, so a backlog of 64 never holds a request up for
-    the work of all 64."""
+    the building of all 64 (their publishes then leave by chunks, one write each)."""
     metrics = GatewayMetrics()
     publisher = Publisher(PublisherSettings(url="nats://127.0.0.1:1", max_in_flight=64, linger_s=0.0), metrics)
     built: list[int] = []
