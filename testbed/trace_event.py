@@ -27,6 +27,8 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Any, Final
 
+import orjson
+
 SCHEMA: Final = "testbed.trace_event/1"
 """Value of the ``schema`` field of every v1 event."""
 
@@ -165,8 +167,14 @@ class TraceEvent:
         return json.dumps(_plain(self), separators=(",", ":"), ensure_ascii=False)
 
     def to_json(self) -> bytes:
-        """UTF-8 JSON with ``*_ns`` times as decimal strings; lone surrogates written as U+FFFD."""
-        text = self.json_text()
+        """UTF-8 JSON with ``*_ns`` times as decimal strings; lone surrogates written as U+FFFD.
+
+        orjson writes valid text about ten times faster than the standard library (the gateway
+        encodes every event, GW-08); it refuses a lone surrogate, which takes the repairing path."""
+        try:
+            return orjson.dumps(_plain(self))
+        except orjson.JSONEncodeError:
+            text = self.json_text()
         try:
             return text.encode()
         except UnicodeEncodeError:
@@ -174,7 +182,10 @@ class TraceEvent:
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> TraceEvent:
-        """Parse a v1 event; raise ValueError on another schema or a malformed body."""
+        """Parse a v1 event; raise ValueError on another schema or a malformed body.
+
+        The standard library's parser, not orjson's: orjson reads an integer beyond 64 bits as a
+        float, and an event must read back exactly as it was written."""
         data = json.loads(raw)
         if not isinstance(data, dict) or data.get("schema") != SCHEMA:
             raise ValueError(f"not a {SCHEMA} event")

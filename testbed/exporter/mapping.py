@@ -21,6 +21,8 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
+import orjson
+
 from testbed.exporter.redact import strip_content
 from testbed.exporter.spans import (
     KIND_CLIENT,
@@ -209,7 +211,12 @@ def _int(value: int | None) -> int | None:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON text of message content; orjson where it can (about ten times faster, and
+    every span with content needs it), the standard library for what orjson refuses."""
+    try:
+        return orjson.dumps(value).decode()
+    except (orjson.JSONEncodeError, UnicodeDecodeError):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _content(attrs: Attributes, event: TraceEvent, attempt: Attempt) -> None:

@@ -305,9 +305,8 @@ class ExporterService:
 
     async def _export(self, items: list[_Item]) -> None:
         assert self._sender is not None
-        for item in items:  # restart each message's ack timer: the export may take the whole deadline
-            with contextlib.suppress(Exception):
-                await item.msg.in_progress()
+        # No in-progress ping per message here: the heartbeat loop restarts every held message's ack
+        # timer each ack_wait / 3, during the export too, and a ping per message cost a bus write each.
         started = time.monotonic()
         try:
             outcomes = await self._sender.export([item.spans for item in items])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from testbed.trace_event import (
     SCHEMA,
@@ -16,6 +18,7 @@ from testbed.trace_event import (
     TraceContext,
     TraceEvent,
     Usage,
+    valid_text,
 )
 
 
@@ -74,3 +77,33 @@ def test_excluded_event_keeps_content_null() -> None:
 def test_other_schemas_and_garbage_are_refused(raw: bytes) -> None:
     with pytest.raises(ValueError):
         TraceEvent.from_json(raw)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(), big=st.integers(min_value=-(2**70), max_value=2**70))
+def test_the_fast_encoder_writes_what_the_standard_library_would(text: str, big: int) -> None:
+    """GW-08: the gateway encodes with orjson where it can; the bytes are the standard library's
+    for any text it can encode, repaired text where it cannot (a lone surrogate), and an event the
+    fast path refuses (an integer beyond 64 bits in a message) still encodes. Either way the
+    exporter reads back what was written."""
+    messages = [{"role": "user", "parts": [{"type": "text", "content": text}], "n": big}]
+    event = make_event(request=RequestInfo(operation="chat", requested_model=text,
+                                           content=RequestContent(messages=messages)))
+    wire = event.to_json()
+    try:
+        expected = event.json_text().encode()
+    except UnicodeEncodeError:
+        expected = None
+    if expected is not None:
+        assert wire == expected
+        assert TraceEvent.from_json(wire) == event
+    else:
+        assert json.loads(wire)["request"]["requested_model"] == valid_text(text)
+    assert TraceEvent.from_json(wire).request.content is not None
+
+
+def test_an_event_with_a_lone_surrogate_escape_is_still_read() -> None:
+    """A lone surrogate escape (which orjson would refuse) is parsed; the exporter then drops what
+    it cannot encode (LOSS-01)."""
+    raw = make_event().to_json().replace(b'"content":"hi"', b'"content":"\\ud800"')
+    assert TraceEvent.from_json(raw).request.content.messages[0]["parts"][0]["content"] == "\ud800"
