@@ -13,6 +13,7 @@ shutdown event every ``POLL_S`` and raises ``ClientGone``; no task outlives its 
 from __future__ import annotations
 
 import asyncio
+import math
 import socket
 import struct
 import time
@@ -25,8 +26,12 @@ from aiohttp import web
 from fake_providers.behaviours import MidStreamError, SlowBody, Truncate
 from fake_providers.keys import SHUTDOWN
 from fake_providers.wire import ResponsePlan
+from testbed.load.timer import coarse_timer
 
 POLL_S: Final = 0.05
+POLL_NS: Final = 50_000_000
+LOOP_LATE_NS: Final = 2_000_000
+"""How late a loop-timer wait can wake: a poll step never runs into the last one."""
 
 
 class ClientGone(Exception):
@@ -69,19 +74,35 @@ def client_gone(request: web.Request) -> bool:
 
 
 async def pause(request: web.Request, seconds: float) -> None:
-    """Sleep ``seconds``, ending early with ClientGone if the client leaves or the app stops."""
+    """Sleep ``seconds``, ending early with ClientGone if the client leaves or the app stops.
+
+    The end is exact to the kernel's timer, not to the loop's millisecond one (LAT-06: fixed
+    latency, zero jitter): a loop timer rounds every wait up to its next millisecond tick, so a
+    request's added latency would depend on where in the millisecond it arrived, and two paths
+    compared in one run (LAT-04) arrive at different points of it. Long waits poll in ``POLL_S``
+    steps on the loop's timer; the last step (at most ``POLL_S`` plus ``LOOP_LATE_NS``) is a kernel
+    timer armed in nanoseconds."""
     if seconds <= 0:
         return
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
+    deadline = None if math.isinf(seconds) else time.monotonic_ns() + int(seconds * 1e9)
     shutdown = request.app[SHUTDOWN]
     while True:
         if shutdown.is_set() or client_gone(request):
             raise ClientGone
-        remaining = deadline - loop.time()
+        if deadline is None:
+            await asyncio.sleep(POLL_S)
+            continue
+        remaining = deadline - time.monotonic_ns()
         if remaining <= 0:
             return
-        await asyncio.sleep(min(remaining, POLL_S))
+        if remaining > POLL_NS + LOOP_LATE_NS:
+            await asyncio.sleep(POLL_S)
+            continue
+        timer = coarse_timer()
+        try:
+            await timer.sleep_until(deadline)
+        finally:
+            timer.close()
 
 
 def abort_connection(request: web.Request) -> None:
