@@ -2,9 +2,17 @@
 
 ``build_schedule`` turns a rate, a duration, an arrival process (``constant`` or ``poisson`` with
 a seed) and a request mix into arrivals with intended offsets from the run's start. Paths
-alternate slot by slot (gateway, direct[, comparator]) so every path sees the same rate and the
-same conditions; consecutive slots of one round carry the same mix item, so the paths are
-compared on the same payload. ``rate_per_s`` is the total over all paths.
+take turns round by round: each round has one slot per path (gateway, direct[, comparator]), so
+every path sees the same rate and the same conditions, and consecutive slots of one round carry
+the same mix item, so the paths are compared on the same payload. ``rate_per_s`` is the total
+over all paths.
+
+The order of the paths within a round is a seeded shuffle, not a fixed rotation. With a fixed
+rotation and a constant rate, a provider latency that is a whole number of slots brings every
+answer of one path back at the very moment another given path sends: the 20 ms answers of the
+gateway path at 250 rps always met the comparator's next request on the way in, and the gateway's
+overhead read twice the comparator's when the two hops cost about the same (docs/runner.md).
+Shuffled rounds spread those meetings over every pair of paths alike (a randomised block design).
 """
 
 from __future__ import annotations
@@ -84,9 +92,12 @@ def build_schedule(
     weights = [m.weight for m in mix]
     items: list[MixItem] = []
     arrivals = []
+    orders = random.Random(f"{seed}:paths")
+    order: list[str] = list(paths)
     for i, off in enumerate(offsets):
         rnd, slot = divmod(i, len(paths))
         if slot == 0:
             items.append(rng.choices(list(mix), weights)[0])
-        arrivals.append(Arrival(i, off, paths[slot], items[rnd]))
+            orders.shuffle(order)
+        arrivals.append(Arrival(i, off, order[slot], items[rnd]))
     return Schedule(tuple(arrivals), rate_per_s, duration_s, process, seed)

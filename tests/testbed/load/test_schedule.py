@@ -36,12 +36,25 @@ def test_poisson_rate_is_about_right_and_within_the_duration() -> None:
     assert all(0 < a.offset_ns < 4 * 10**9 for a in s.arrivals)
 
 
-def test_paths_alternate_with_the_same_item_per_round_LAT_04() -> None:
+def test_paths_take_turns_with_the_same_item_per_round_LAT_04() -> None:
     s = build_schedule(300, 1, seed=3, mix=MIX, paths=("gateway", "direct", "comparator"))
-    assert [a.path for a in s.arrivals[:6]] == ["gateway", "direct", "comparator"] * 2
     rounds = [s.arrivals[i:i + 3] for i in range(0, len(s) - 2, 3)]
+    assert all(sorted(a.path for a in r) == ["comparator", "direct", "gateway"] for r in rounds)
     assert all(a.item is r[0].item for r in rounds for a in r)
     assert {a.item.name for a in s.arrivals} == {"chat", "stream"}
+
+
+def test_the_order_within_rounds_is_a_seeded_shuffle_LAT_04() -> None:
+    """A fixed rotation phase-locks each path's answers to another path's sends (module docstring):
+    every path must come first, second and third in some rounds, in the same way for one seed."""
+    paths = ("gateway", "direct", "comparator")
+    s = build_schedule(300, 1, seed=3, mix=MIX, paths=paths)
+    orders = [tuple(a.path for a in s.arrivals[i:i + 3]) for i in range(0, len(s) - 2, 3)]
+    assert all(sum(o[k] == p for o in orders) >= 10 for p in paths for k in range(3))
+    again = build_schedule(300, 1, seed=3, mix=MIX, paths=paths)
+    assert [a.path for a in again.arrivals] == [a.path for a in s.arrivals]
+    other = build_schedule(300, 1, seed=4, mix=MIX, paths=paths)
+    assert [a.path for a in other.arrivals] != [a.path for a in s.arrivals]
 
 
 @pytest.mark.parametrize("kw", [{"rate_per_s": 0}, {"duration_s": -1}, {"process": "burst"},

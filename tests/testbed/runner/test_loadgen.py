@@ -45,9 +45,10 @@ def test_traceparent_modes() -> None:
     assert bad.headers["traceparent"].startswith("00-" + "0" * 32) and bad.trace_id is None
 
 
-def test_direct_requests_alternate_with_gateway_requests_on_the_same_item() -> None:
+def test_direct_requests_take_turns_with_gateway_requests_on_the_same_item() -> None:
     sc = parse_scenario({"name": "x", "workload": {"rate_per_s": 20, "duration_s": 1, "direct": True,
                                                     "mix": [{"model": "a"}, {"model": "b"}]}})
     arrivals = schedule_for(sc).arrivals
-    assert [a.path for a in arrivals[:4]] == ["gateway", "direct", "gateway", "direct"]
+    assert all({arrivals[i].path, arrivals[i + 1].path} == {"gateway", "direct"}
+               for i in range(0, len(arrivals) - 1, 2))
     assert all(arrivals[i].item == arrivals[i + 1].item for i in range(0, len(arrivals) - 1, 2))
