@@ -15,7 +15,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Final
 
-import aiohttp
 from aiohttp import web
 
 from testbed import __version__
@@ -27,11 +26,12 @@ from testbed.gateway.providers.base import OTHER_ERROR, ProviderAdapter, openai_
 from testbed.gateway.routing import is_retryable_status
 from testbed.gateway.state import GatewayState
 from testbed.gateway.tracecontext import format_traceparent, new_span_id
+from testbed.gateway.upstream import CONNECTION_ERRORS, UpstreamResponse
 
 USER_AGENT: Final = f"testbed-gateway/{__version__}"
 
 Build = Callable[[ProviderAdapter, TargetConfig], UpstreamRequest]
-OnSuccess = Callable[[ProviderAdapter, AttemptRecord, aiohttp.ClientResponse], Awaitable[web.StreamResponse]]
+OnSuccess = Callable[[ProviderAdapter, AttemptRecord, UpstreamResponse], Awaitable[web.StreamResponse]]
 
 
 class BadUpstreamBody(Exception):
@@ -95,7 +95,7 @@ async def _try(state: GatewayState, record: RequestRecord, attempt: AttemptRecor
         return timeout_error()
     except BadUpstreamBody:
         return bad_body_error()
-    except aiohttp.ClientError:
+    except CONNECTION_ERRORS:
         return connection_error()
 
 

@@ -30,6 +30,7 @@ from testbed.gateway.providers import RequestNotSupported, StreamTranslator, Ups
 from testbed.gateway.providers.base import OTHER_ERROR, OutChunk, ProviderAdapter, stream_error
 from testbed.gateway.providers.sse import SseDecoder
 from testbed.gateway.state import GatewayState
+from testbed.gateway.upstream import UpstreamResponse
 from testbed.gateway.validation import check_chat
 
 SSE_HEADERS: Final = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
@@ -57,8 +58,9 @@ async def serve_chat(request: web.Request, state: GatewayState, record: RequestR
             raise RequestNotSupported("The request has a field of the wrong type or value.") from None
 
     async def on_success(adapter: ProviderAdapter, attempt: AttemptRecord,
-                         resp: aiohttp.ClientResponse) -> web.StreamResponse:
+                         resp: UpstreamResponse) -> web.StreamResponse:
         if stream:
+            assert isinstance(resp, aiohttp.ClientResponse), "a streamed answer is read as it arrives"
             return await _pump(request, record, attempt, adapter.stream_translator(include_usage, int(time.time())),
                                resp, StreamAccumulator() if capture else None)
         return await _complete(request, state, record, attempt, adapter, resp, capture)
@@ -72,7 +74,7 @@ def captures_content(state: GatewayState, record: RequestRecord) -> bool:
 
 
 async def _complete(request: web.Request, state: GatewayState, record: RequestRecord, attempt: AttemptRecord,
-                    adapter: ProviderAdapter, resp: aiohttp.ClientResponse, capture: bool) -> web.StreamResponse:
+                    adapter: ProviderAdapter, resp: UpstreamResponse, capture: bool) -> web.StreamResponse:
     raw = await resp.read()
     attempt.end_ns = time.time_ns()
     try:

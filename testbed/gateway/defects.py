@@ -58,13 +58,13 @@ from testbed.gateway.tracecontext import decide
 from testbed.trace_event import Attempt, TraceEvent, Usage
 
 if TYPE_CHECKING:
-    import aiohttp
     from aiohttp import web
 
     from testbed.gateway.config import ApiKeyConfig
     from testbed.gateway.events import RequestRecord
     from testbed.gateway.providers import UpstreamRequest
     from testbed.gateway.state import BuildEvent, Deliver, GatewayState, NewRecord, Upstream
+    from testbed.gateway.upstream import UpstreamResponse
 
 
 LEAK_CONTENT_WHEN_EXCLUDED: Final = "leak_content_when_excluded"
@@ -304,7 +304,7 @@ class _UntracedUpstream:
         await self._inner.close()
 
     def open(self, request: UpstreamRequest, headers: dict[str, str], timeout_s: float,
-             stream: bool) -> AbstractAsyncContextManager[aiohttp.ClientResponse]:
+             stream: bool) -> AbstractAsyncContextManager[UpstreamResponse]:
         return self._inner.open(request, strip_trace_headers(headers, frozenset({DROP_TRACEPARENT})), timeout_s,
                                 stream)
 

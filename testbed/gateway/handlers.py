@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, Final
 
-import aiohttp
 from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 
@@ -35,6 +34,7 @@ from testbed.gateway.providers.openai import OpenAIAdapter, embeddings_result
 from testbed.gateway.publisher import Pending
 from testbed.gateway.state import STATE, GatewayState
 from testbed.gateway.tracecontext import decide, new_span_id
+from testbed.gateway.upstream import UpstreamResponse
 from testbed.gateway.validation import check_embeddings
 from testbed.safe_json import JsonBodyError, loads_body
 from testbed.trace_event import TraceEvent, Usage
@@ -148,7 +148,7 @@ async def _serve_embeddings(request: web.Request, state: GatewayState, record: R
         return OpenAIAdapter().embeddings_request(target, body)
 
     async def on_success(adapter: ProviderAdapter, attempt: AttemptRecord,
-                         resp: aiohttp.ClientResponse) -> web.StreamResponse:
+                         resp: UpstreamResponse) -> web.StreamResponse:
         raw = await resp.read()
         attempt.end_ns = time.time_ns()
         result = embeddings_result(raw)

@@ -15,7 +15,6 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Final, Protocol
 
-import aiohttp
 from aiohttp import web
 
 from testbed.gateway.auth import Authenticator
@@ -26,6 +25,7 @@ from testbed.gateway.providers import UpstreamRequest
 from testbed.gateway.publisher import Publisher
 from testbed.gateway.routing import Router
 from testbed.gateway.tracecontext import RandomBytes
+from testbed.gateway.upstream import UpstreamResponse
 from testbed.trace_event import TraceEvent
 
 
@@ -38,7 +38,7 @@ class Upstream(Protocol):
     async def close(self) -> None: ...
 
     def open(self, request: UpstreamRequest, headers: dict[str, str], timeout_s: float,
-             stream: bool) -> AbstractAsyncContextManager[aiohttp.ClientResponse]: ...
+             stream: bool) -> AbstractAsyncContextManager[UpstreamResponse]: ...
 
 
 NewRecord = Callable[[web.Request, "GatewayState", str, str, "ApiKeyConfig | None"], RequestRecord]

@@ -10,12 +10,15 @@ send time just before. What is left of the lag is the loop's wake-up.
 Responses are parsed by ``httptools`` (llhttp, the parser behind uvloop's servers): status,
 content type, body with chunked transfer decoded, and the time of the first SSE line that
 carries content (TTFT, LAT-02). The pool keeps one request per connection at a time and never
-reuses a connection the server did not keep alive.
+reuses a connection the server did not keep alive; with ``idle_s`` it drops connections idle for
+longer than that, and with ``tls`` it speaks HTTPS. The reference gateway sends its non-streamed
+upstream requests through it too (testbed/gateway/upstream.py), for its CPU cost per request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections import deque
 from collections.abc import Callable
@@ -52,6 +55,7 @@ class _Connection(asyncio.Protocol):
         self._exchange: Exchange | None = None
         self._header: bytes = b""
         self._partial = b""
+        self.idle_since_ns = 0
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -59,6 +63,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
+        self._pool.forget(self)
         ex, self._exchange = self._exchange, None
         if ex is not None:
             ex.fail(ConnectionResetError("connection closed before the response ended"))
@@ -166,7 +171,7 @@ class Exchange:
     async def wait(self, timeout_s: float) -> Response:
         try:
             return await asyncio.wait_for(asyncio.shield(self._done), timeout_s)
-        except TimeoutError:
+        except (TimeoutError, asyncio.CancelledError):
             self._conn.close()  # a late answer must not land in the next exchange on this connection
             raise
 
@@ -174,20 +179,32 @@ class Exchange:
 class Pool:
     """Kept-alive connections to one host and port."""
 
-    def __init__(self, host: str, port: int, *, clock: Clock = time.time_ns) -> None:
+    def __init__(self, host: str, port: int, *, clock: Clock = time.time_ns, tls: ssl.SSLContext | None = None,
+                 idle_s: float | None = None) -> None:
         self.host = host
         self.port = port
         self._idle: deque[_Connection] = deque()
         self._all: set[_Connection] = set()
         self._clock = clock
+        self._tls = tls
+        self._idle_ns = None if idle_s is None else int(idle_s * 1e9)
+
+    def has_idle(self) -> bool:
+        """Whether the next request may go out on a kept-alive connection (which the server may
+        have closed in the meantime, so a caller can retry once on a fresh one)."""
+        return any(not conn.lost for conn in self._idle)
 
     async def _connection(self) -> _Connection:
+        now = time.monotonic_ns()
         while self._idle:
             conn = self._idle.pop()
+            if self._idle_ns is not None and now - conn.idle_since_ns > self._idle_ns:
+                conn.close()  # idle past the keep-alive: the server may be closing it right now
+                continue
             if not conn.lost:
                 return conn
         loop = asyncio.get_running_loop()
-        _, proto = await loop.create_connection(lambda: _Connection(self), self.host, self.port)
+        _, proto = await loop.create_connection(lambda: _Connection(self), self.host, self.port, ssl=self._tls)
         self._all.add(proto)
         return proto
 
@@ -201,6 +218,7 @@ class Pool:
             self._idle.append(proto)
 
     def release(self, conn: _Connection) -> None:
+        conn.idle_since_ns = time.monotonic_ns()
         self._idle.append(conn)
 
     async def prepare(self, method: str, path: str, headers: dict[str, str], body: bytes, *, stream: bool,
@@ -217,3 +235,7 @@ class Pool:
             conn.close()
         self._all.clear()
         self._idle.clear()
+
+    def forget(self, conn: _Connection) -> None:
+        """Drop a closed connection from the pool's books (a long-lived pool would grow otherwise)."""
+        self._all.discard(conn)
