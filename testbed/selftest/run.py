@@ -119,19 +119,11 @@ async def run_selftest(defects: Sequence[Defect], scenarios: Sequence[Scenario],
     return cleans, catches
 
 
-TIMING_CHECKS = frozenset({"latency"})
-"""Checks whose clean runs do not yet pass every time on a 2-core machine (RUN-08,
-docs/verdicts.md); ``--timing`` adds their defects. Isolation is judged by default."""
-
-
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="testbed selftest",
                                 description="prove each check catches its seeded defect (RUN-05)")
     p.add_argument("--defect", action="append", default=[], metavar="NAME",
                    help="run only this defect (repeatable); default: the whole catalogue")
-    p.add_argument("--timing", action="store_true",
-                   help="also the latency check's defects, left out by default: its clean runs do not yet pass "
-                        "every time on a 2-core machine (RUN-08, docs/verdicts.md)")
     p.add_argument("--list", action="store_true", help="print the defect catalogue and exit")
     p.add_argument("--sensitivity", action="store_true",
                    help="run the graded defects instead and report the smallest grade each check catches (RUN-07)")
@@ -171,10 +163,6 @@ def selftest_main(argv: Sequence[str] | None = None) -> int:
     except KeyError as exc:
         print(f"testbed: unknown defect {exc.args[0]!r} (see --list)", file=sys.stderr)
         return EXIT_USAGE
-    if not args.defect and not args.timing and not args.list:
-        left = [d.name for d in defects if d.check in TIMING_CHECKS]
-        defects = tuple(d for d in defects if d.check not in TIMING_CHECKS)
-        _line(f"timing checks' defects left out (add --timing): {', '.join(left)}")
     if args.list:
         _line(catalogue_table(defects))
         return EXIT_OK
