@@ -218,6 +218,12 @@ def _plain(obj: Any) -> dict[str, Any]:
     return out
 
 
+def wire_dict(event: TraceEvent) -> dict[str, Any]:
+    """The event as the plain JSON data ``to_json`` writes (``*_ns`` as decimal strings, text not
+    repaired): what the exporter's mapping reads, parsed from a bus message or made from an event."""
+    return _plain(event)
+
+
 _NESTED: Final[dict[str, type]] = {
     "trace": TraceContext,
     "http": HttpInfo,

@@ -139,6 +139,64 @@ def split_encodable(records: list[SpanRecord]) -> tuple[list[SpanRecord], int]:
     return kept, len(records) - len(kept)
 
 
+_INT64_MIN: Final = -(2**63)
+_INT64_END: Final = 2**63
+
+
+def _attrs_encodable(attrs: Attributes) -> bool:
+    """``_check_value`` on every value and ``_text_ok`` on every text in one walk, scalars first."""
+    ok = True
+    for key, value in attrs.items():
+        kind = type(value)
+        if kind is str:
+            if not value.isascii() and not _text_ok(value):
+                ok = False
+        elif kind is int:
+            if not _INT64_MIN <= value < _INT64_END:
+                raise ValueError(f"attribute {key!r}: integer out of int64 range")
+        elif kind is not bool and kind is not float:
+            _check_value(value, key)
+            if isinstance(value, (list, tuple)) and not all(_text_ok(v) for v in value):
+                ok = False
+        if isinstance(key, str) and not key.isascii() and not _text_ok(key):
+            ok = False
+    return ok
+
+
+def check_spans(records: list[SpanRecord]) -> tuple[list[SpanRecord], int]:
+    """``validate`` and ``split_encodable`` in one pass over each record, as the exporter runs them
+    on every bus message: ValueError if a record cannot be encoded at all (the message is malformed),
+    else the records that encode and how many were left out as ``unencodable``."""
+    kept: list[SpanRecord] = []
+    for record in records:
+        _check_id(record.trace_id, 16, "trace_id", required=True)
+        _check_id(record.span_id, 8, "span_id", required=True)
+        _check_id(record.parent_span_id, 8, "parent_span_id")
+        texts = (record.name, record.trace_state or "", record.status_message, record.scope.name, record.scope.version)
+        if not all(isinstance(t, str) for t in texts):
+            raise ValueError("span name, trace state, status message and scope must be strings")
+        for number in (record.kind, record.status_code):
+            if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number < 2**31:
+                raise ValueError("span kind and status code must be small integers")
+        for number in (record.start_ns, record.end_ns):
+            if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number < 2**64:
+                raise ValueError("span times must be unsigned 64-bit integers")
+        if record.flags is not None and (isinstance(record.flags, bool) or not isinstance(record.flags, int)):
+            raise ValueError("trace flags must be an integer")
+        ok = all(_text_ok(t) for t in texts)
+        for link in record.links:
+            _check_id(link.trace_id, 16, "link trace_id", required=True)
+            _check_id(link.span_id, 8, "link span_id", required=True)
+            if not isinstance(link.trace_state or "", str):
+                raise ValueError("link trace state must be a string")
+            ok = ok and _text_ok(link.trace_state)
+        ok = _attrs_encodable(record.attributes) and ok
+        ok = _attrs_encodable(record.resource) and ok
+        if ok:
+            kept.append(record)
+    return kept, len(records) - len(kept)
+
+
 def key_values(attrs: Attributes) -> list[KeyValue]:
     return [KeyValue(key=k, value=any_value(v)) for k, v in attrs.items()]
 

@@ -55,8 +55,8 @@ from testbed.errors import TestbedError
 from testbed.exporter.config import ExporterConfig
 from testbed.defect_switches import announce
 from testbed.exporter.defects import metric_instruments, retry_decider, span_mapper, wrap_sender
-from testbed.exporter.encoder import split_encodable, validate
-from testbed.exporter.mapping import map_event
+from testbed.exporter.encoder import check_spans
+from testbed.exporter.mapping import map_event, spans_from_json
 from testbed.exporter.metrics import ExporterMetrics
 from testbed.exporter.metrics_export import GenAiMetricsExport
 from testbed.exporter.sender import Clock, GroupOutcome, Sender
@@ -206,27 +206,29 @@ class ExporterService:
     async def _accept(self, msg: Msg) -> None:
         self.metrics.events_consumed.inc()
         try:
-            event = TraceEvent.from_json(msg.data)
-            if event.event_id in self._settled:
+            if self._map_spans is map_event:  # one pass from the JSON to the spans
+                event_id, spans = spans_from_json(msg.data, self._version)
+            else:  # a seeded defect's mapper wants the event itself
+                event = TraceEvent.from_json(msg.data)
+                event_id, spans = event.event_id, self._map_spans(event, self._version)
+            if event_id in self._settled:
                 # Its outcome was final but the ack was lost (the bus was down, or the ack came after
                 # ack_wait): settle the redelivery without exporting the spans a second time.
                 with contextlib.suppress(Exception):
                     await msg.ack()
                 return
-            held = self._held.get(event.event_id)
+            held = self._held.get(event_id)
             if held is not None:  # redelivered while held: settle with the first copy, export once
                 held.copies.append(msg)
                 self.metrics.held_redeliveries.inc()
                 return
-            spans = self._map_spans(event, self._version)
-            validate(spans)
+            spans, unencodable = check_spans(spans)
         except Exception:  # any defect in a bus message makes it malformed, never a crash
             self.metrics.events_dropped.labels(reason="malformed").inc()
             with contextlib.suppress(Exception):
                 await msg.term()
             return
-        spans, unencodable = split_encodable(spans)
-        item = _Item(msg, spans, event.event_id, unencodable=unencodable)
+        item = _Item(msg, spans, event_id, unencodable=unencodable)
         self._unfinished.add(item)
         self._held[item.event_id] = item
         if not spans:  # nothing left to export: settle now, the drop counted

@@ -94,7 +94,7 @@ async def test_an_export_that_raises_settles_the_failing_message_alone(
 ) -> None:
     # Without the accept-time filter the encoder raises inside the export task: the batch is split
     # into single messages, the one that still fails is dropped whole and counted, the rest exported.
-    monkeypatch.setattr("testbed.exporter.service.split_encodable", lambda spans: (spans, 0))
+    monkeypatch.setattr("testbed.exporter.service.check_spans", lambda spans: (spans, 0))
     normal = [event() for _ in range(12)]
     poison = poison_event()
     await publish(nats_server, bus_names, normal[:6], extra=[raw_poison(poison)])
