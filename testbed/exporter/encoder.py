@@ -168,6 +168,7 @@ def check_spans(records: list[SpanRecord]) -> tuple[list[SpanRecord], int]:
     on every bus message: ValueError if a record cannot be encoded at all (the message is malformed),
     else the records that encode and how many were left out as ``unencodable``."""
     kept: list[SpanRecord] = []
+    resources: dict[int, bool] = {}  # the spans of one event share one resource dict: check it once
     for record in records:
         _check_id(record.trace_id, 16, "trace_id", required=True)
         _check_id(record.span_id, 8, "span_id", required=True)
@@ -191,7 +192,10 @@ def check_spans(records: list[SpanRecord]) -> tuple[list[SpanRecord], int]:
                 raise ValueError("link trace state must be a string")
             ok = ok and _text_ok(link.trace_state)
         ok = _attrs_encodable(record.attributes) and ok
-        ok = _attrs_encodable(record.resource) and ok
+        resource_ok = resources.get(id(record.resource))
+        if resource_ok is None:
+            resource_ok = resources[id(record.resource)] = _attrs_encodable(record.resource)
+        ok = resource_ok and ok
         if ok:
             kept.append(record)
     return kept, len(records) - len(kept)

@@ -145,9 +145,15 @@ class GenAiAggregator:
     def record_spans(self, spans: Iterable[SpanRecord]) -> int:
         """Record every measurement of ``spans``; returns how many were recorded."""
         n = 0
+        resources: dict[int, AttrItems] = {}  # the spans of one event share one resource dict
         for span in spans:
-            resource = tuple(sorted(span.resource.items(), key=lambda kv: kv[0]))
-            for name, attrs, value in measurements(span):
+            points = measurements(span)
+            if not points:  # a SERVER span: no resource key to build
+                continue
+            resource = resources.get(id(span.resource))
+            if resource is None:
+                resource = resources[id(span.resource)] = tuple(sorted(span.resource.items(), key=lambda kv: kv[0]))
+            for name, attrs, value in points:
                 self.record(resource, name, attrs, value)
                 n += 1
         return n

@@ -21,7 +21,8 @@ from testbed.exporter.spans import Attributes, AttrValue, SpanRecord
 
 _CACHE_LIMIT: Final = 8192
 _CACHED_TEXT_MAX: Final = 64
-_kv_cache: dict[tuple[str, type, object], bytes] = {}
+_kv_cache: dict[bytes, dict[tuple[str, type, object], bytes]] = {}
+"""Per tag (span or resource attributes): tagged ``KeyValue`` bytes by (key, type, value)."""
 
 
 def _varint(value: int) -> bytes:
@@ -59,24 +60,30 @@ def _any_value(value: AttrValue) -> bytes:
 
 def _key_value(key: str, value: AttrValue) -> bytes:
     """One ``KeyValue`` (1 key, 2 value) as length prefix plus body; the caller writes its tag."""
-    # Floats stay out: 0.0 and -0.0 are one dict key but two encodings.
-    cacheable = isinstance(value, (bool, int)) or (isinstance(value, str) and len(value) <= _CACHED_TEXT_MAX)
-    if cacheable:
-        ckey = (key, type(value), value)
-        hit = _kv_cache.get(ckey)
-        if hit is not None:
-            return hit
     body = _len_field(0x0A, key.encode()) + _len_field(0x12, _any_value(value))
-    encoded = _varint(len(body)) + body
-    if cacheable:
-        if len(_kv_cache) >= _CACHE_LIMIT:
-            _kv_cache.clear()
-        _kv_cache[ckey] = encoded
-    return encoded
+    return _varint(len(body)) + body
 
 
 def _attributes(tag: bytes, attrs: Attributes) -> bytes:
-    return b"".join(tag + _key_value(k, v) for k, v in attrs.items())
+    """Every attribute as a tagged ``KeyValue``. The tagged bytes of a bool, an int or a short
+    string are cached; floats stay out: 0.0 and -0.0 are one dict key but two encodings."""
+    cache = _kv_cache.get(tag)
+    if cache is None:
+        cache = _kv_cache[tag] = {}
+    out = []
+    for key, value in attrs.items():
+        kind = type(value)
+        if kind is str and len(value) <= _CACHED_TEXT_MAX or kind is int or kind is bool:  # type: ignore[operator]
+            ckey = (key, kind, value)
+            hit = cache.get(ckey)
+            if hit is None:
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+                hit = cache[ckey] = tag + _key_value(key, value)
+            out.append(hit)
+        else:
+            out.append(tag + _key_value(key, value))
+    return b"".join(out)
 
 
 def _text(tag: int, value: str | None) -> bytes:

@@ -62,3 +62,12 @@ def test_cached_attributes_keep_bool_int_zero_and_negative_zero_apart() -> None:
     for attributes in variants * 2:  # the second round is served from the cache
         record = SpanRecord(**{**{f: getattr(base, f) for f in base.__slots__}, "attributes": attributes})
         assert encode_request([record]) == _runtime([record])
+
+
+def test_a_cached_attribute_keeps_its_own_tag_in_the_resource_and_in_the_span() -> None:
+    # One key and value in both places: the cached bytes carry the tag, so the caches must differ.
+    shared = {"service.name": "svc", "n": 3, "b": True}
+    for _ in range(2):  # the second round is served from the cache
+        record = SpanRecord("0" * 31 + "1", "0" * 15 + "1", None, "n", 2, 1, 2, dict(shared), Scope("s"),
+                            attributes=dict(shared))
+        assert encode_request([record]) == _runtime([record])
