@@ -152,7 +152,7 @@ class GenAiAggregator:
                 continue
             resource = resources.get(id(span.resource))
             if resource is None:
-                resource = resources[id(span.resource)] = tuple(sorted(span.resource.items(), key=lambda kv: kv[0]))
+                resource = resources[id(span.resource)] = tuple(sorted(span.resource.items()))
             for name, attrs, value in points:
                 self.record(resource, name, attrs, value)
                 n += 1
@@ -162,7 +162,8 @@ class GenAiAggregator:
         instrument = self.instruments.get(name)
         if instrument is None:
             return
-        key = (resource, name, tuple(sorted(attrs.items(), key=lambda kv: kv[0])))
+        # Keys are unique, so sorting the items never compares two values: the order is the keys' order.
+        key = (resource, name, tuple(sorted(attrs.items())))
         state = self._series.get(key)
         if state is None:
             state = self._series[key] = HistogramState(instrument.boundaries)

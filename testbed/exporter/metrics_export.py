@@ -144,6 +144,8 @@ class GenAiMetricsExport:
         self.instance_id = uuid.uuid4().hex
         self.aggregator = GenAiAggregator(settings.temporality, time.time_ns(), instruments)
         self._counters = _Counters(registry)
+        aggregator = self.aggregator  # read at scrape time: no gauge update per recorded batch
+        self._counters.pending.set_function(lambda: aggregator.pending)
         self._sender: _BodySender | None = None
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
@@ -151,7 +153,6 @@ class GenAiMetricsExport:
     def record(self, spans: Iterable[SpanRecord]) -> None:
         if self.settings.enabled:
             self.aggregator.record_spans(spans)
-            self._counters.pending.set(self.aggregator.pending)
 
     def start(self, session: aiohttp.ClientSession) -> None:
         if not self.settings.enabled:
@@ -189,7 +190,6 @@ class GenAiMetricsExport:
                 self.aggregator.delivered(snapshot)
             else:
                 self.aggregator.restore(snapshot)
-            self._counters.pending.set(self.aggregator.pending)
             return decision.action is Action.EXPORTED
 
     async def stop(self) -> None:

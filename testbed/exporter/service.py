@@ -50,7 +50,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from testbed.bus import connect, ensure_consumer, ensure_stream
+from testbed.bus import connect, ensure_consumer, ensure_stream, fetch
 from testbed.errors import TestbedError
 from testbed.exporter.config import ExporterConfig
 from testbed.defect_switches import announce
@@ -82,6 +82,10 @@ class _Item:
     unencodable: int = 0
     """Spans of this message left out because their text cannot be encoded, counted when it settles."""
     finished: bool = field(default=False)
+
+
+def _all_exported(item: _Item, outcome: GroupOutcome) -> bool:
+    return outcome.nak_delay_s is None and outcome.exported == len(item.spans) and not outcome.dropped
 
 
 class ExporterService:
@@ -146,6 +150,7 @@ class ExporterService:
         self._version = __version__
         announce(self.config.defects, "exporter")
         self._map_spans = span_mapper(self.config.defects)
+        self.metrics.spans_queued.set_function(lambda: self._queued_spans)
         self._room = asyncio.Event()
         self._room.set()
         self._has_items = asyncio.Event()
@@ -192,7 +197,7 @@ class ExporterService:
                 return
             want = max(1, min(self.config.batch.max_export_batch_size, limit - self._queued_spans))
             try:
-                msgs = await self._sub.fetch(want, timeout=self.config.fetch_wait_s)
+                msgs = await fetch(self._sub, want, self.config.fetch_wait_s)
             except nats.errors.TimeoutError:
                 continue
             except (nats.errors.Error, OSError) as exc:
@@ -200,11 +205,11 @@ class ExporterService:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._stop_event.wait(), self.config.fetch_wait_s)
                 continue
+            self.metrics.events_consumed.inc(len(msgs))
             for msg in msgs:
                 await self._accept(msg)
 
     async def _accept(self, msg: Msg) -> None:
-        self.metrics.events_consumed.inc()
         try:
             if self._map_spans is map_event:  # one pass from the JSON to the spans
                 event_id, spans = spans_from_json(msg.data, self._version)
@@ -256,8 +261,7 @@ class ExporterService:
                         await msg.in_progress()
 
     def _queue_delta(self, delta: int) -> None:
-        self._queued_spans += delta
-        self.metrics.spans_queued.set(self._queued_spans)
+        self._queued_spans += delta  # the spans_queued gauge reads it at scrape time
         if self._queued_spans < self.config.batch.max_queue_size:
             self._room.set()
         else:
@@ -318,8 +322,36 @@ class ExporterService:
             return
         self.metrics.export_duration.observe(time.monotonic() - started)
         self.metrics.batch_spans.observe(sum(len(item.spans) for item in items))
+        exported = [item for item, outcome in zip(items, outcomes) if _all_exported(item, outcome)]
+        if exported:
+            await self._finish_exported(exported)
         for item, outcome in zip(items, outcomes):
-            await self._finish(item, outcome)
+            await self._finish(item, outcome)  # what is left: drops, NAKs (a settled item is skipped)
+
+    async def _finish_exported(self, items: list[_Item]) -> None:
+        """``_finish`` for items whose every span was exported, with the counters, the queue size
+        and the GenAI metrics updated once for all of them; each message is still acked on its own,
+        after the ingest accepted its spans (EXP rules)."""
+        spans = 0
+        for item in items:
+            item.finished = True
+            self._unfinished.discard(item)
+            self._held.pop(item.event_id, None)
+            self._remember_settled(item.event_id)
+            spans += len(item.spans)
+        self._queue_delta(-spans)
+        self.metrics.spans_exported.inc(spans)
+        unencodable = sum(item.unencodable for item in items)
+        if unencodable:
+            self.metrics.spans_dropped.labels(reason="unencodable").inc(unencodable)
+        if self.genai_metrics is not None:
+            self.genai_metrics.record([span for item in items for span in item.spans])
+        for item in items:
+            try:
+                for msg in (item.msg, *item.copies):
+                    await msg.ack()
+            except Exception as exc:  # the bus is down: the message will be redelivered after ack_wait
+                log.warning("could not settle a bus message (%s)", type(exc).__name__)
 
     async def _after_failure(self, items: list[_Item], exc: Exception) -> None:
         """Settle a batch whose export raised: each message is retried alone, so only the one that
