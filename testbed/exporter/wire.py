@@ -40,7 +40,16 @@ def _varint(value: int) -> bytes:
 
 def _len_field(tag: int, payload: bytes) -> bytes:
     """A length-delimited field; ``tag`` is ``field << 3 | 2`` and below 128 here."""
-    return bytes((tag,)) + _varint(len(payload)) + payload
+    size = len(payload)
+    if size < 0x80:  # most fields: a one-byte length
+        return bytes((tag, size)) + payload
+    return bytes((tag,)) + _varint(size) + payload
+
+
+def _id(tag: int, value: str) -> bytes:
+    """A trace or span id field; a valid id has a one-byte length."""
+    raw = bytes.fromhex(value)
+    return bytes((tag, len(raw))) + raw if len(raw) < 0x80 else _len_field(tag, raw)
 
 
 def _any_value(value: AttrValue) -> bytes:
@@ -92,10 +101,10 @@ def _text(tag: int, value: str | None) -> bytes:
 
 def _span(record: SpanRecord) -> bytes:
     parts = [
-        _len_field(0x0A, bytes.fromhex(record.trace_id)),
-        _len_field(0x12, bytes.fromhex(record.span_id)),
+        _id(0x0A, record.trace_id),
+        _id(0x12, record.span_id),
         _text(0x1A, record.trace_state),
-        _len_field(0x22, bytes.fromhex(record.parent_span_id)) if record.parent_span_id else b"",
+        _id(0x22, record.parent_span_id) if record.parent_span_id else b"",
         _text(0x2A, record.name),
         b"\x30" + _varint(record.kind) if record.kind else b"",
         b"\x39" + struct.pack("<Q", record.start_ns) if record.start_ns else b"",
