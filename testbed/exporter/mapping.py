@@ -15,10 +15,10 @@ One inbound request gives one SERVER span and one CLIENT span per upstream attem
 Content attributes (``gen_ai.input.messages`` ...) are JSON strings. Whatever the event carries,
 an excluded event leaves this module with no content (``redact.strip_content``, RED-06).
 
-The mapping reads the event's JSON form (``map_data``): the exporter parses a bus message with
-``json.loads`` and maps the dict in one pass (``spans_from_json``), without building the
-``TraceEvent`` dataclasses first, which cost more than the mapping itself. ``map_event`` maps a
-``TraceEvent`` through the same code. A field the event type requires is read with ``[]`` and a
+The mapping reads the event's JSON form (``map_data``): the exporter parses a bus message
+(``read_json``: exactly what ``json.loads`` reads) and maps the dict in one pass
+(``spans_from_json``), without building the ``TraceEvent`` dataclasses first, which cost more
+than the mapping itself. ``map_event`` maps a ``TraceEvent`` through the same code. A field the event type requires is read with ``[]`` and a
 nested object that is present must be an object, so a body ``TraceEvent.from_json`` refuses is
 refused here too (the service then counts it as malformed).
 """
@@ -66,15 +66,35 @@ def map_event(event: TraceEvent, scope_version: str = "") -> list[SpanRecord]:
 
 
 def spans_from_json(raw: bytes | str, scope_version: str = "") -> tuple[str, list[SpanRecord]]:
-    """The event id and the spans of one bus message; ValueError (or another error) when malformed.
-
-    The standard library's parser, as in ``TraceEvent.from_json``: orjson reads an integer beyond
-    64 bits as a float."""
-    data = json.loads(raw)
+    """The event id and the spans of one bus message; ValueError (or another error) when malformed."""
+    data = read_json(raw)
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise ValueError(f"not a {SCHEMA} event")
     event_id = data["event_id"]
     return event_id, map_data(data, scope_version)
+
+
+_DIGITS_AS_ZERO: Final = bytes.maketrans(b"123456789", b"000000000")
+_LONG_POSITIVE: Final = b"0" * 20
+_LONG_NEGATIVE: Final = b"-" + b"0" * 19
+
+
+def read_json(raw: bytes | str) -> Any:
+    """``json.loads(raw)`` exactly, through orjson (about twice as fast) where that gives the same.
+
+    orjson reads an integer beyond 64 bits as a float, and the standard library reads it exactly:
+    a body with 20 digits in a row (or a minus sign and 19: below the int64 range) goes to the
+    standard library, as does whatever orjson refuses (a lone surrogate escape, NaN, not UTF-8).
+    Digits are found by mapping them all to ``0`` and searching for the run, both in C; the 19
+    digits of a ``*_ns`` time are a string and never 20 in a row."""
+    if isinstance(raw, bytes):
+        digits = raw.translate(_DIGITS_AS_ZERO)
+        if _LONG_POSITIVE not in digits and _LONG_NEGATIVE not in digits:
+            try:
+                return orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                pass
+    return json.loads(raw)
 
 
 def map_data(data: Json, scope_version: str = "") -> list[SpanRecord]:

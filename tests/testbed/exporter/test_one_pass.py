@@ -1,7 +1,8 @@
 """The exporter's one-pass accept path (``spans_from_json`` then ``check_spans``) against the
 two-pass path it replaced (``TraceEvent.from_json``, ``map_event``, ``validate``,
 ``split_encodable``): on valid events, on damaged bus payloads and on unencodable records, both
-give the same spans and the same drop count, or both refuse the message as malformed."""
+give the same spans and the same drop count, or both refuse the message as malformed; and
+``read_json`` reads every body as the standard library does, big integers included."""
 
 from __future__ import annotations
 
@@ -129,3 +130,31 @@ def test_check_spans_refuses_what_validate_refuses(change: dict[str, Any]) -> No
         validate(bad)
     with pytest.raises(ValueError):
         check_spans(bad)
+
+
+exact_json = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.integers(min_value=-(2**70), max_value=2**70) | st.sampled_from([2**64, 2**64 - 1, -(2**63), -(2**63) - 1])
+    | st.text(max_size=8) | st.from_regex(r"[0-9]{18,22}", fullmatch=True),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=exact_json)
+def test_read_json_reads_what_the_standard_library_reads(value: Any) -> None:
+    from testbed.exporter.mapping import read_json
+
+    for raw in (json.dumps(value).encode(), json.dumps(value, ensure_ascii=False).encode(), json.dumps(value)):
+        assert repr(read_json(raw)) == repr(json.loads(raw))  # repr tells 1 from 1.0 and True
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"n": 18446744073709551616}', b'[-9223372036854775809]', b'{"n": 123456789012345678901234567890}',
+    b'["\\ud800"]', b'[NaN]', b'{"a": 1e400}', '{"s": "\\ud800"}'.encode(), b'{"a": 1, "a": 2}',
+])
+def test_read_json_keeps_the_standard_library_where_orjson_differs(raw: bytes) -> None:
+    from testbed.exporter.mapping import read_json
+
+    assert repr(read_json(raw)) == repr(json.loads(raw))
