@@ -163,6 +163,53 @@ def _attrs_encodable(attrs: Attributes) -> bool:
     return ok
 
 
+_HEX: Final = "0123456789abcdefABCDEF"
+
+
+def _common_shape(record: SpanRecord) -> bool:
+    """Whether the fields other than attributes have the shape the mapping gives: exact types,
+    hex ids of the right size, times and codes in range, no links. A record that is not of this
+    shape goes through the full checks, which give the reason when it is invalid."""
+    t, s, p = record.trace_id, record.span_id, record.parent_span_id
+    kind, code, start, end, flags = record.kind, record.status_code, record.start_ns, record.end_ns, record.flags
+    state, scope = record.trace_state, record.scope
+    return (type(t) is str and len(t) == 32 and not t.strip(_HEX)
+            and type(s) is str and len(s) == 16 and not s.strip(_HEX)
+            and (p is None or (type(p) is str and len(p) == 16 and not p.strip(_HEX)))
+            and type(kind) is int and 0 <= kind < 2**31 and type(code) is int and 0 <= code < 2**31
+            and type(start) is int and 0 <= start < 2**64 and type(end) is int and 0 <= end < 2**64
+            and (flags is None or type(flags) is int)
+            and type(record.name) is str and type(record.status_message) is str
+            and (state is None or type(state) is str) and type(scope.name) is str and type(scope.version) is str
+            and not record.links)
+
+
+def _check_fields(record: SpanRecord) -> bool:
+    """``validate`` for the fields other than attributes; returns whether their text encodes."""
+    _check_id(record.trace_id, 16, "trace_id", required=True)
+    _check_id(record.span_id, 8, "span_id", required=True)
+    _check_id(record.parent_span_id, 8, "parent_span_id")
+    texts = (record.name, record.trace_state or "", record.status_message, record.scope.name, record.scope.version)
+    if not all(isinstance(t, str) for t in texts):
+        raise ValueError("span name, trace state, status message and scope must be strings")
+    for number in (record.kind, record.status_code):
+        if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number < 2**31:
+            raise ValueError("span kind and status code must be small integers")
+    for number in (record.start_ns, record.end_ns):
+        if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number < 2**64:
+            raise ValueError("span times must be unsigned 64-bit integers")
+    if record.flags is not None and (isinstance(record.flags, bool) or not isinstance(record.flags, int)):
+        raise ValueError("trace flags must be an integer")
+    ok = all(_text_ok(t) for t in texts)
+    for link in record.links:
+        _check_id(link.trace_id, 16, "link trace_id", required=True)
+        _check_id(link.span_id, 8, "link span_id", required=True)
+        if not isinstance(link.trace_state or "", str):
+            raise ValueError("link trace state must be a string")
+        ok = ok and _text_ok(link.trace_state)
+    return ok
+
+
 def check_spans(records: list[SpanRecord]) -> tuple[list[SpanRecord], int]:
     """``validate`` and ``split_encodable`` in one pass over each record, as the exporter runs them
     on every bus message: ValueError if a record cannot be encoded at all (the message is malformed),
@@ -170,27 +217,13 @@ def check_spans(records: list[SpanRecord]) -> tuple[list[SpanRecord], int]:
     kept: list[SpanRecord] = []
     resources: dict[int, bool] = {}  # the spans of one event share one resource dict: check it once
     for record in records:
-        _check_id(record.trace_id, 16, "trace_id", required=True)
-        _check_id(record.span_id, 8, "span_id", required=True)
-        _check_id(record.parent_span_id, 8, "parent_span_id")
-        texts = (record.name, record.trace_state or "", record.status_message, record.scope.name, record.scope.version)
-        if not all(isinstance(t, str) for t in texts):
-            raise ValueError("span name, trace state, status message and scope must be strings")
-        for number in (record.kind, record.status_code):
-            if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number < 2**31:
-                raise ValueError("span kind and status code must be small integers")
-        for number in (record.start_ns, record.end_ns):
-            if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number < 2**64:
-                raise ValueError("span times must be unsigned 64-bit integers")
-        if record.flags is not None and (isinstance(record.flags, bool) or not isinstance(record.flags, int)):
-            raise ValueError("trace flags must be an integer")
-        ok = all(_text_ok(t) for t in texts)
-        for link in record.links:
-            _check_id(link.trace_id, 16, "link trace_id", required=True)
-            _check_id(link.span_id, 8, "link span_id", required=True)
-            if not isinstance(link.trace_state or "", str):
-                raise ValueError("link trace state must be a string")
-            ok = ok and _text_ok(link.trace_state)
+        if _common_shape(record):
+            state, scope = record.trace_state, record.scope
+            ok = ((record.name.isascii() and record.status_message.isascii() and (state is None or state.isascii())
+                   and scope.name.isascii() and scope.version.isascii())
+                  or all(_text_ok(t) for t in (record.name, state, record.status_message, scope.name, scope.version)))
+        else:
+            ok = _check_fields(record)
         ok = _attrs_encodable(record.attributes) and ok
         resource_ok = resources.get(id(record.resource))
         if resource_ok is None:
