@@ -76,29 +76,10 @@ def validate(records: Iterable[SpanRecord]) -> None:
     """Raise ValueError if a record cannot be encoded (checked once per bus message, so one bad
     message is terminated alone instead of failing the batch it would join)."""
     for record in records:
-        _check_id(record.trace_id, 16, "trace_id", required=True)
-        _check_id(record.span_id, 8, "span_id", required=True)
-        _check_id(record.parent_span_id, 8, "parent_span_id")
-        for link in record.links:
-            _check_id(link.trace_id, 16, "link trace_id", required=True)
-            _check_id(link.span_id, 8, "link span_id", required=True)
-        texts = (record.name, record.trace_state or "", record.status_message, record.scope.name, record.scope.version)
-        if not all(isinstance(t, str) for t in texts):
-            raise ValueError("span name, trace state, status message and scope must be strings")
-        for number in (record.kind, record.status_code):
-            if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number < 2**31:
-                raise ValueError("span kind and status code must be small integers")
-        for link in record.links:
-            if not isinstance(link.trace_state or "", str):
-                raise ValueError("link trace state must be a string")
+        _check_fields(record)
         for attrs in (record.attributes, record.resource):
             for key, value in attrs.items():
                 _check_value(value, key)
-        for number in (record.start_ns, record.end_ns):
-            if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number < 2**64:
-                raise ValueError("span times must be unsigned 64-bit integers")
-        if record.flags is not None and (isinstance(record.flags, bool) or not isinstance(record.flags, int)):
-            raise ValueError("trace flags must be an integer")
 
 
 def _text_ok(value: object) -> bool:
