@@ -8,11 +8,13 @@ load ends) are checked too, and prints every error, not only the first file's.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final
@@ -34,97 +36,47 @@ class Kind:
     shipped: Callable[[], list[Path]]
 
 
-def _scenario_schema() -> dict[str, Any]:
-    from testbed.runner.scenario_schema import ScenarioModel
-
-    return ScenarioModel.model_json_schema()
-
-
-def _load_scenario(path: Path) -> object:
-    from testbed.runner.scenario import load_scenario
-
-    return load_scenario(path)
+def _attr(dotted: str) -> Any:
+    """``module:name``, imported on first use: ``testbed --help`` must not import every loader."""
+    module, _, name = dotted.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
-def _shipped_scenarios() -> list[Path]:
+def _model_schema(dotted: str) -> dict[str, Any]:
+    return _attr(dotted).model_json_schema()  # type: ignore[no-any-return]
+
+
+def _path_loader(dotted: str, path: Path) -> object:
+    return _attr(dotted)(path)
+
+
+def _shipped_yaml(directory: str) -> list[Path]:
     from testbed.shipped import shipped_dir
 
-    return sorted(shipped_dir("scenarios").glob("*.yaml"))
+    return sorted(shipped_dir(directory).glob("*.yaml"))
 
 
-def _profile_schema() -> dict[str, Any]:
-    from testbed.runner.profile_schema import ProfileModel
-
-    return ProfileModel.model_json_schema()
-
-
-def _load_profile(path: Path) -> object:
-    from testbed.runner.gateways import load_profile
-
-    return load_profile(path)
-
-
-def _shipped_profiles() -> list[Path]:
-    from testbed.shipped import shipped_dir
-
-    return sorted(shipped_dir("profiles").glob("*.yaml"))
+def _packaged(package: str, name: str) -> list[Path]:
+    return [Path(str(resources.files(package).joinpath(name)))]
 
 
 def _gateway_schema() -> dict[str, Any]:
-    from testbed.gateway.config_schema import json_schema
-
-    return json_schema()
+    return _attr("testbed.gateway.config_schema:json_schema")()  # type: ignore[no-any-return]
 
 
 def _load_gateway(path: Path) -> object:
-    from testbed.gateway.config import load_config
-
-    return load_config(str(path), environ={})  # the placeholders' defaults, whatever this shell exports
-
-
-def _shipped_gateway() -> list[Path]:
-    return [Path(str(resources.files("testbed.gateway").joinpath("default_config.yaml")))]
-
-
-def _exporter_schema() -> dict[str, Any]:
-    from testbed.exporter.config_schema import ExporterConfigModel
-
-    return ExporterConfigModel.model_json_schema()
+    # The placeholders' defaults, whatever this shell exports.
+    return _attr("testbed.gateway.config:load_config")(str(path), environ={})
 
 
 def _load_exporter(path: Path) -> object:
-    from testbed.exporter.config import load_config
-
-    return load_config(str(path), {})
-
-
-def _shipped_exporter() -> list[Path]:
-    return [Path(str(resources.files("testbed.exporter").joinpath("default_config.yaml")))]
-
-
-def _behaviours_schema() -> dict[str, Any]:
-    from fake_providers.behaviours import BEHAVIOURS_MODEL
-
-    return BEHAVIOURS_MODEL.model_json_schema()
-
-
-def _load_behaviours(path: Path) -> object:
-    from fake_providers.settings import load_behaviours_file
-
-    return load_behaviours_file(path)
-
-
-def _rules_schema() -> dict[str, Any]:
-    from testbed.checks.rules import RULES_MODEL
-
-    return RULES_MODEL.model_json_schema()
+    return _attr("testbed.exporter.config:load_config")(str(path), {})
 
 
 def _load_rules(path: Path) -> object:
-    from testbed.checks.rules import RULES_MODEL
     from testbed.schema import load_file
 
-    return load_file(RULES_MODEL, path)
+    return load_file(_attr("testbed.checks.rules:RULES_MODEL"), path)
 
 
 def _shipped_rules() -> list[Path]:
@@ -154,13 +106,24 @@ def _load_suppressions(path: Path) -> object:
 
 
 KINDS: Final[dict[str, Kind]] = {
-    "scenario": Kind("a scenario file (scenarios/*.yaml)", _scenario_schema, _load_scenario, _shipped_scenarios),
-    "profile": Kind("a gateway profile (profiles/*.yaml)", _profile_schema, _load_profile, _shipped_profiles),
-    "gateway": Kind("the reference gateway's config", _gateway_schema, _load_gateway, _shipped_gateway),
-    "exporter": Kind("the reference exporter's config", _exporter_schema, _load_exporter, _shipped_exporter),
-    "behaviours": Kind("a fake-provider behaviours file", _behaviours_schema, _load_behaviours, list),
-    "rules": Kind("a convention's rules file (testbed/checks/rules/*.yaml)", _rules_schema, _load_rules,
-                  _shipped_rules),
+    "scenario": Kind("a scenario file (scenarios/*.yaml)",
+                     partial(_model_schema, "testbed.runner.scenario_schema:ScenarioModel"),
+                     partial(_path_loader, "testbed.runner.scenario:load_scenario"),
+                     partial(_shipped_yaml, "scenarios")),
+    "profile": Kind("a gateway profile (profiles/*.yaml)",
+                    partial(_model_schema, "testbed.runner.profile_schema:ProfileModel"),
+                    partial(_path_loader, "testbed.runner.gateways:load_profile"),
+                    partial(_shipped_yaml, "profiles")),
+    "gateway": Kind("the reference gateway's config", _gateway_schema, _load_gateway,
+                    partial(_packaged, "testbed.gateway", "default_config.yaml")),
+    "exporter": Kind("the reference exporter's config",
+                     partial(_model_schema, "testbed.exporter.config_schema:ExporterConfigModel"), _load_exporter,
+                     partial(_packaged, "testbed.exporter", "default_config.yaml")),
+    "behaviours": Kind("a fake-provider behaviours file",
+                       partial(_model_schema, "fake_providers.behaviours:BEHAVIOURS_MODEL"),
+                       partial(_path_loader, "fake_providers.settings:load_behaviours_file"), list),
+    "rules": Kind("a convention's rules file (testbed/checks/rules/*.yaml)",
+                  partial(_model_schema, "testbed.checks.rules:RULES_MODEL"), _load_rules, _shipped_rules),
     "suppressions": Kind("a list of expected findings", _suppressions_schema, _load_suppressions, list),
 }
 
