@@ -18,11 +18,11 @@ an excluded event leaves this module with no content (``redact.strip_content``, 
 The mapping reads the event's JSON form (``map_data``): the exporter parses a bus message
 (``read_json``: exactly what ``json.loads`` reads) and maps the dict in one pass
 (``spans_from_json``), without building the ``TraceEvent`` dataclasses first, which cost more
-than the mapping itself. ``map_event`` maps a ``TraceEvent`` through the same code. A field the event type requires is read with ``[]`` and a
-nested object that is present must be an object, so a body ``TraceEvent.from_json`` refuses is
-refused here too (the service then counts it as malformed).
+than the mapping itself. ``map_event`` maps a ``TraceEvent`` through the same code. A field the
+event type requires is read with ``[]`` and a nested object that is present must be an object,
+so a body ``TraceEvent.from_json`` refuses is refused here too (the service then counts it as
+malformed).
 """
-
 
 from __future__ import annotations
 
