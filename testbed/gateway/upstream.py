@@ -101,7 +101,6 @@ class UpstreamClient:
             # A kept-alive connection the provider closed while idle fails before any answer:
             # that one request is sent again on a fresh connection, as browsers and curl do.
             for retry in (True, False):
-                reused = pool.has_idle()
                 exchange = await asyncio.wait_for(
                     pool.prepare("POST", url.raw_path_qs, headers, request.body, stream=False),
                     deadline - loop.time())
@@ -109,7 +108,7 @@ class UpstreamClient:
                 try:
                     response = await exchange.wait(deadline - loop.time())
                 except ConnectionResetError:
-                    if retry and reused and not exchange.response.status:
+                    if retry and exchange.reused and not exchange.response.status:
                         continue
                     raise
                 return WholeResponse(response.status, bytes(response.body))

@@ -56,6 +56,7 @@ class _Connection(asyncio.Protocol):
         self._header: bytes = b""
         self._partial = b""
         self.idle_since_ns = 0
+        self.exchanges = 0
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -125,6 +126,7 @@ class _Connection(asyncio.Protocol):
             self.transport.close()
 
     def start(self, exchange: Exchange) -> None:
+        self.exchanges += 1
         self._exchange = exchange
         self._parser = httptools.HttpResponseParser(self)
 
@@ -144,6 +146,12 @@ class Exchange:
         self.sent_ns = 0
         self._clock = clock
         self._on_line = on_line
+
+    @property
+    def reused(self) -> bool:
+        """Whether the request went out on a kept-alive connection that had served another one
+        (which the server may have closed in the meantime, so a caller can send it once more)."""
+        return self._conn.exchanges > 1
 
     def fire(self) -> None:
         """Write the request now (a plain callback: no await between the stamp and the write)."""
@@ -188,11 +196,6 @@ class Pool:
         self._clock = clock
         self._tls = tls
         self._idle_ns = None if idle_s is None else int(idle_s * 1e9)
-
-    def has_idle(self) -> bool:
-        """Whether the next request may go out on a kept-alive connection (which the server may
-        have closed in the meantime, so a caller can retry once on a fresh one)."""
-        return any(not conn.lost for conn in self._idle)
 
     async def _connection(self) -> _Connection:
         now = time.monotonic_ns()
